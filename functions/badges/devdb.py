@@ -1,0 +1,31 @@
+"""The embedded PostgreSQL (PyPI `pgserver`) behind `make run` and `make test`.
+
+Its data lives in a project-local, git-ignored folder and survives restarts; the server stops
+when the process that started it exits.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+DEFAULT_DATA_DIR = PROJECT_DIR / ".data" / "postgres"
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("BADGES_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
+
+
+def start(directory: Path | None = None, *, cleanup: str | None = "stop") -> Any:
+    """Start (or attach to) the embedded server on `directory`; returns the pgserver handle.
+
+    cleanup: "stop" stops it when this process exits, "delete" also removes the data,
+    None leaves it running.
+    """
+    import pgserver  # a dev dependency: deployed functions never import this module
+
+    directory = directory or data_dir()
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    return pgserver.get_server(directory, cleanup_mode=cleanup)

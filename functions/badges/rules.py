@@ -1,0 +1,32 @@
+"""The kinds of rule a badge can be earned by, and what each needs. Pure: no I/O.
+
+The rules are evaluated in SQL (badges.award_qualifying), set-based and atomically; this module
+is what the catalog validates against and what the actions consult about who may award what.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Rule(StrEnum):
+    STREAK = "streak"  # longest activity streak >= threshold days
+    QUIZ_DISTINCT = "quiz_distinct"  # correct on >= threshold distinct active providers
+    QUIZ_ALL = "quiz_all"  # correct on every active provider
+    CLIENT = "client"  # awarded on the client's word (a share)
+    MANUAL = "manual"  # awarded by a service caller only
+
+    @property
+    def needs_threshold(self) -> bool:
+        return self in (Rule.STREAK, Rule.QUIZ_DISTINCT)
+
+    @property
+    def client_awardable(self) -> bool:
+        return self is Rule.CLIENT
+
+
+class Tier(StrEnum):
+    BRONZE = "bronze"
+    SILVER = "silver"
+    GOLD = "gold"
+    DIAMOND = "diamond"

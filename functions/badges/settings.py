@@ -1,0 +1,85 @@
+"""Configuration, read once from the environment. Every variable the function reads is here."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+# The Supabase CLI's well-known development secret: what `supabase start` signs tokens with.
+# Only `badges serve` and `badges token` fall back to it; a deployed function never does.
+DEV_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"  # noqa: S105 - public dev value
+# The issuer of tokens minted by a local `supabase start`.
+CLI_ISSUER = "http://127.0.0.1:54321/auth/v1"
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value the function cannot use."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    store: Literal["postgres", "supabase"] = "postgres"
+    database_url: str | None = None
+    supabase_url: str | None = None
+    supabase_service_key: str | None = None
+    jwt_secret: str | None = None
+    jwks_url: str | None = None
+    jwt_issuers: tuple[str, ...] = (CLI_ISSUER,)
+    cors_origins: tuple[str, ...] = ("*",)
+    rate_limit_per_minute: int = Field(default=60, ge=0)
+    rate_limit_burst: int = Field(default=40, ge=1)
+    db_timeout: float = Field(default=5.0, gt=0)
+    db_pool_size: int = Field(default=10, ge=1)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        supabase_url = (get("SUPABASE_URL") or "").rstrip("/") or None
+        values: dict[str, object] = {
+            "database_url": get("DATABASE_URL"),
+            "supabase_url": supabase_url,
+            "supabase_service_key": get("SUPABASE_SERVICE_ROLE_KEY"),
+            "jwt_secret": get("SUPABASE_JWT_SECRET"),
+            "jwks_url": get("SUPABASE_JWKS_URL")
+            or (f"{supabase_url}/auth/v1/.well-known/jwks.json" if supabase_url else None),
+            "jwt_issuers": _split(get("SUPABASE_JWT_ISSUER"))
+            or ((f"{supabase_url}/auth/v1",) if supabase_url else (CLI_ISSUER,)),
+            "cors_origins": _split(get("BADGES_CORS_ORIGINS")) or ("*",),
+        }
+        for field, name in (
+            ("rate_limit_per_minute", "BADGES_RATE_LIMIT_PER_MINUTE"),
+            ("rate_limit_burst", "BADGES_RATE_LIMIT_BURST"),
+            ("db_timeout", "BADGES_DB_TIMEOUT"),
+            ("db_pool_size", "BADGES_DB_POOL_SIZE"),
+        ):
+            if get(name) is not None:
+                values[field] = get(name)
+        values["store"] = get("BADGES_STORE") or _default_store(values)
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            raise SettingsError(f"invalid configuration: {exc}") from exc
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.rate_limit_per_minute > 0
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+def _default_store(values: Mapping[str, object]) -> str:
+    """DATABASE_URL wins; else a Supabase URL with a service key selects the Supabase store."""
+    if values["database_url"] is None and values["supabase_url"] and values["supabase_service_key"]:
+        return "supabase"
+    return "postgres"

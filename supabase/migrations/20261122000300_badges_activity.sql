@@ -1,0 +1,143 @@
+/**
+ * Daily activity and streaks. A day is a calendar day in the user's own IANA time zone, stored
+ * per user, so a streak does not break at UTC midnight for someone in Tokyo.
+ */
+
+/** One row per user and active day; the primary key makes recording a day idempotent. */
+create table badges.activity_days (
+  user_id uuid not null,
+  day date not null,
+  primary key (user_id, day)
+);
+alter table badges.activity_days enable row level security;
+grant select on badges.activity_days to authenticated;
+grant select, insert, update, delete on badges.activity_days to service_role;
+
+create policy "Activity days are readable by their owner"
+  on badges.activity_days for select
+  to authenticated
+  using (user_id = (select auth.uid()));
+
+/**
+ * The running streak per user, updated incrementally when a new day is recorded.
+ * current_streak counts consecutive days ending at last_active_day; whether it is still alive
+ * depends on "today", which badges.live_streak works out in the user's time zone.
+ */
+create table badges.streaks (
+  user_id uuid primary key,
+  timezone text not null default 'UTC',
+  current_streak integer not null default 0 check (current_streak >= 0),
+  longest_streak integer not null default 0 check (longest_streak >= current_streak),
+  last_active_day date,
+  updated_at timestamptz not null default now()
+);
+alter table badges.streaks enable row level security;
+grant select on badges.streaks to authenticated;
+grant select, insert, update, delete on badges.streaks to service_role;
+
+create policy "Streaks are readable by their owner"
+  on badges.streaks for select
+  to authenticated
+  using (user_id = (select auth.uid()));
+
+/**
+ * The streak as of p_at: alive while the last active day is today or yesterday in the user's
+ * time zone (a streak that ended yesterday can still be continued today), else 0.
+ */
+create or replace function badges.live_streak(
+  p_current integer, p_last_day date, p_timezone text, p_at timestamptz default now())
+returns integer
+language sql stable
+set search_path = ''
+as $$
+  select case
+    when p_last_day >= (p_at at time zone p_timezone)::date - 1 then p_current
+    else 0
+  end
+$$;
+revoke execute on function badges.live_streak(integer, date, text, timestamptz)
+  from public, anon, authenticated;
+grant execute on function badges.live_streak(integer, date, text, timestamptz) to service_role;
+
+/** p_timezone if it is a time zone PostgreSQL knows, else BD004. */
+create or replace function badges.checked_timezone(p_timezone text)
+returns text
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+  perform now() at time zone p_timezone;
+  return p_timezone;
+exception when invalid_parameter_value then
+  raise exception using errcode = 'BD004', message = 'invalid timezone',
+    detail = pg_catalog.format('%L is not an IANA time zone name.', p_timezone);
+end;
+$$;
+revoke execute on function badges.checked_timezone(text) from public, anon, authenticated;
+grant execute on function badges.checked_timezone(text) to service_role;
+
+/**
+ * The streak after a new active day: one more when the day follows the last one, unchanged for
+ * a day at or before it (only a time zone change can record an earlier day), else a new streak.
+ */
+create or replace function badges.next_streak(p_current integer, p_last_day date, p_day date)
+returns integer
+language sql immutable
+set search_path = ''
+as $$
+  select case
+    when p_last_day is null then 1
+    when p_day = p_last_day + 1 then p_current + 1
+    when p_day <= p_last_day then p_current
+    else 1
+  end
+$$;
+revoke execute on function badges.next_streak(integer, date, date) from public, anon, authenticated;
+grant execute on function badges.next_streak(integer, date, date) to service_role;
+/**
+ * Mark the day containing p_at (default now) as active for the user, in p_timezone when given
+ * (and remember it), else in the stored time zone, else UTC. Idempotent per day.
+ * Returns the streak row after the update.
+ */
+create or replace function badges.touch_activity(
+  p_user_id uuid, p_timezone text, p_at timestamptz)
+returns badges.streaks
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_tz text;
+  v_day date;
+  v_row badges.streaks;
+begin
+  select s.timezone into v_tz from badges.streaks s where s.user_id = p_user_id;
+  v_tz := badges.checked_timezone(coalesce(p_timezone, v_tz, 'UTC'));
+  v_day := (coalesce(p_at, now()) at time zone v_tz)::date;
+
+  insert into badges.activity_days (user_id, day) values (p_user_id, v_day)
+  on conflict do nothing;
+
+  if found then
+    insert into badges.streaks as s
+      (user_id, timezone, current_streak, longest_streak, last_active_day)
+    values (p_user_id, v_tz, 1, 1, v_day)
+    on conflict (user_id) do update set
+      current_streak = badges.next_streak(s.current_streak, s.last_active_day, v_day),
+      longest_streak = greatest(s.longest_streak,
+                                badges.next_streak(s.current_streak, s.last_active_day, v_day)),
+      last_active_day = greatest(s.last_active_day, v_day),
+      timezone = v_tz,
+      updated_at = now()
+    returning * into v_row;
+  else
+    update badges.streaks s set timezone = v_tz, updated_at = now()
+    where s.user_id = p_user_id
+    returning * into v_row;
+  end if;
+  return v_row;
+end;
+$$;
+
+revoke execute on function badges.touch_activity(uuid, text, timestamptz)
+  from public, anon, authenticated;
+grant execute on function badges.touch_activity(uuid, text, timestamptz) to service_role;
