@@ -24,8 +24,9 @@ def start(directory: Path | None = None, *, cleanup: str | None = "stop") -> Any
     cleanup: "stop" stops it when this process exits, "delete" also removes the data,
     None leaves it running.
     """
-    import pgserver  # a dev dependency: deployed functions never import this module
+    # A dev dependency: deployed functions never import this module.
+    from pgserver.postgres_server import get_server
 
     directory = directory or data_dir()
     directory.parent.mkdir(parents=True, exist_ok=True)
-    return pgserver.get_server(directory, cleanup_mode=cleanup)
+    return get_server(directory, cleanup_mode=cleanup)

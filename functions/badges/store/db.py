@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from badges.errors import Internal
 from badges.store import Store
 
 JsonObject = dict[str, Any]
@@ -21,49 +22,55 @@ class BadgesDb:
     def _call(self, function: str, **params: Any) -> Any:
         return self.store.call(function, {k: _wire(v) for k, v in params.items()})
 
+    def _object(self, function: str, **params: Any) -> JsonObject:
+        result = self._call(function, **params)
+        if not isinstance(result, dict):
+            raise Internal(f"badges.{function} returned {type(result).__name__}, not an object.")
+        return result
+
     def ping(self) -> bool:
         return bool(self._call("ping"))
 
     def award_badge(self, user_id: UUID, badge_id: str, *, client: bool) -> JsonObject:
-        return self._call("award_badge", p_user_id=user_id, p_badge_id=badge_id, p_client=client)
+        return self._object("award_badge", p_user_id=user_id, p_badge_id=badge_id, p_client=client)
 
     def revoke_badge(
         self, user_id: UUID, badge_id: str, reason: str, revoked_by: str
     ) -> JsonObject:
-        return self._call(
+        return self._object(
             "revoke_badge",
             p_user_id=user_id, p_badge_id=badge_id, p_reason=reason, p_revoked_by=revoked_by,
         )
 
     def record_activity(self, user_id: UUID, timezone: str | None) -> JsonObject:
-        return self._call("record_activity", p_user_id=user_id, p_timezone=timezone, p_at=None)
+        return self._object("record_activity", p_user_id=user_id, p_timezone=timezone, p_at=None)
 
     def record_score(self, user_id: UUID, provider_id: str, quiz_correct: bool) -> JsonObject:
-        return self._call(
+        return self._object(
             "record_score",
             p_user_id=user_id, p_provider_id=provider_id, p_quiz_correct=quiz_correct,
         )
 
     def check_streaks(self, user_id: UUID) -> JsonObject:
-        return self._call("check_streaks", p_user_id=user_id)
+        return self._object("check_streaks", p_user_id=user_id)
 
     def check_streaks_all(self) -> JsonObject:
-        return self._call("check_streaks_all")
+        return self._object("check_streaks_all")
 
     def check_quiz_master(self, user_id: UUID) -> JsonObject:
-        return self._call("check_quiz_master", p_user_id=user_id)
+        return self._object("check_quiz_master", p_user_id=user_id)
 
     def list_badges(self, user_id: UUID) -> JsonObject:
-        return self._call("list_badges", p_user_id=user_id)
+        return self._object("list_badges", p_user_id=user_id)
 
     def get_catalog(self) -> JsonObject:
-        return self._call("get_catalog")
+        return self._object("get_catalog")
 
     def leaderboard(self, user_id: UUID | None, limit: int, offset: int) -> JsonObject:
-        return self._call("leaderboard", p_user_id=user_id, p_limit=limit, p_offset=offset)
+        return self._object("leaderboard", p_user_id=user_id, p_limit=limit, p_offset=offset)
 
     def score_leaderboard(self, user_id: UUID | None, limit: int, offset: int) -> JsonObject:
-        return self._call("score_leaderboard", p_user_id=user_id, p_limit=limit, p_offset=offset)
+        return self._object("score_leaderboard", p_user_id=user_id, p_limit=limit, p_offset=offset)
 
     def take_rate_token(self, user_id: UUID, bucket: str, burst: int, per_minute: int) -> float:
         return float(self._call(
@@ -72,7 +79,7 @@ class BadgesDb:
         ))
 
     def sync_catalog(self, badges: list[JsonObject], providers: list[JsonObject]) -> JsonObject:
-        return self._call("sync_catalog", p_badges=badges, p_providers=providers)
+        return self._object("sync_catalog", p_badges=badges, p_providers=providers)
 
 
 def _wire(value: Any) -> Any:

@@ -1,0 +1,167 @@
+"""The actions: a table from name to request model, handler and who may call it.
+
+dispatch() is the whole flow after authentication: look the action up, check the caller may
+call it, validate the request, resolve whose data it acts on, apply the client write limit,
+run the handler (one SQL function call) and validate the answer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from badges import models as m
+from badges.auth import Caller
+from badges.errors import Forbidden, InvalidRequest, RateLimited, UnknownAction
+from badges.settings import Settings
+from badges.store.db import BadgesDb
+
+R = TypeVar("R", bound=m.Request)
+
+RATE_BUCKET = "client_writes"
+
+
+@dataclass(frozen=True)
+class Context:
+    db: BadgesDb
+    settings: Settings
+
+
+@dataclass(frozen=True)
+class Call(Generic[R]):
+    caller: Caller
+    request: R
+
+    def user(self) -> UUID:
+        """The user acted on: the caller, or whom a service caller names."""
+        user_id = self.request.user_id or self.caller.user_id
+        if user_id is None:
+            raise InvalidRequest("user_id is required when a service calls this action.")
+        return user_id
+
+    def viewer(self) -> UUID | None:
+        """The user whose own entry a read may include; None for an anonymous service read."""
+        return self.request.user_id or self.caller.user_id
+
+
+Handler = Callable[[Context, Call[Any]], m.Response]
+
+
+@dataclass(frozen=True)
+class Action:
+    request: type[m.Request]
+    handler: Handler
+    service_only: bool = False
+    client_write: bool = False  # a write a user's client may call: rate limited per user
+
+
+def award(ctx: Context, call: Call[m.AwardRequest]) -> m.AwardResponse:
+    result = ctx.db.award_badge(call.user(), call.request.badge_id, client=not call.caller.is_service)
+    return m.AwardResponse.model_validate(result)
+
+
+def revoke(ctx: Context, call: Call[m.RevokeRequest]) -> m.RevokeResponse:
+    result = ctx.db.revoke_badge(call.user(), call.request.badge_id, call.request.reason,
+                                 revoked_by="service_role")
+    return m.RevokeResponse.model_validate(result)
+
+
+def list_badges(ctx: Context, call: Call[m.Empty]) -> m.ListResponse:
+    return m.ListResponse.model_validate(ctx.db.list_badges(call.user()))
+
+
+def record_activity(ctx: Context, call: Call[m.RecordActivityRequest]) -> m.StreakResponse:
+    return m.StreakResponse.model_validate(
+        ctx.db.record_activity(call.user(), call.request.timezone))
+
+
+def check_streaks(ctx: Context, call: Call[m.CheckStreaksRequest]) -> m.Response:
+    if not call.request.all:
+        return m.StreakResponse.model_validate(ctx.db.check_streaks(call.user()))
+    if not call.caller.is_service:
+        raise Forbidden("Only a service caller may check the streaks of all users.")
+    return m.StreakBatchResponse.model_validate(ctx.db.check_streaks_all())
+
+
+def record_score(ctx: Context, call: Call[m.RecordScoreRequest]) -> m.ScoreResponse:
+    result = ctx.db.record_score(call.user(), call.request.provider_id, call.request.quiz_correct)
+    return m.ScoreResponse.model_validate(result)
+
+
+def check_quiz_master(ctx: Context, call: Call[m.Empty]) -> m.QuizMasterResponse:
+    return m.QuizMasterResponse.model_validate(ctx.db.check_quiz_master(call.user()))
+
+
+def leaderboard(ctx: Context, call: Call[m.PageRequest]) -> m.BadgeBoardResponse:
+    page = call.request
+    return m.BadgeBoardResponse.model_validate(
+        ctx.db.leaderboard(call.viewer(), page.limit, page.offset))
+
+
+def score_leaderboard(ctx: Context, call: Call[m.PageRequest]) -> m.ScoreBoardResponse:
+    page = call.request
+    return m.ScoreBoardResponse.model_validate(
+        ctx.db.score_leaderboard(call.viewer(), page.limit, page.offset))
+
+
+def catalog(ctx: Context, call: Call[m.Empty]) -> m.CatalogResponse:
+    return m.CatalogResponse.model_validate(ctx.db.get_catalog())
+
+
+ACTIONS: dict[str, Action] = {
+    "award": Action(m.AwardRequest, award, client_write=True),
+    "list": Action(m.Empty, list_badges),
+    "record_activity": Action(m.RecordActivityRequest, record_activity, client_write=True),
+    "check_streaks": Action(m.CheckStreaksRequest, check_streaks),
+    "record_score": Action(m.RecordScoreRequest, record_score, client_write=True),
+    "check_quiz_master": Action(m.Empty, check_quiz_master),
+    "leaderboard": Action(m.PageRequest, leaderboard),
+    "score_leaderboard": Action(m.PageRequest, score_leaderboard),
+    "revoke": Action(m.RevokeRequest, revoke, service_only=True),
+    "catalog": Action(m.Empty, catalog),
+}
+
+
+def dispatch(ctx: Context, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+    action = _lookup(body.get("action"))
+    if action.service_only and not caller.is_service:
+        raise Forbidden("Only a service caller may call this action.")
+    call = Call(caller, _parse(action.request, body))
+    if not caller.is_service and call.request.user_id not in (None, caller.user_id):
+        raise Forbidden("A user may act only on their own data.")
+    if action.client_write and not caller.is_service:
+        _take_rate_token(ctx, call.user())
+    return action.handler(ctx, call).model_dump(mode="json")
+
+
+def _lookup(name: object) -> Action:
+    action = ACTIONS.get(name) if isinstance(name, str) else None
+    if action is None:
+        said = f"{name!r} is not one of ours" if isinstance(name, str) else "action is missing"
+        raise UnknownAction(f"Unknown action: {said}.", details={"known": sorted(ACTIONS)})
+    return action
+
+
+def _parse(model: type[m.Request], body: dict[str, Any]) -> m.Request:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False, include_context=False)
+        first = errors[0]
+        where = ".".join(str(p) for p in first["loc"]) or "request"
+        raise InvalidRequest(f"Invalid {where}: {first['msg']}.", details=errors) from None
+
+
+def _take_rate_token(ctx: Context, user_id: UUID) -> None:
+    limits = ctx.settings
+    if not limits.rate_limited:
+        return
+    wait = ctx.db.take_rate_token(user_id, RATE_BUCKET, limits.rate_limit_burst,
+                                  limits.rate_limit_per_minute)
+    if wait > 0:
+        raise RateLimited("Too many writes; slow down.", retry_after=max(1, math.ceil(wait)))

@@ -1,0 +1,134 @@
+"""The `badges` command: serve, migrate, sync-catalog, check-streaks, token.
+
+`badges serve` is what `make run` runs: it starts the embedded PostgreSQL unless DATABASE_URL
+(or the Supabase store) is configured, applies the migrations, syncs the catalog and serves the
+function on 127.0.0.1:$PORT until Ctrl-C, which stops the server and then the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from uuid import UUID
+
+from badges import devdb, devtokens
+from badges.catalog import load_catalog
+from badges.migrate import migrate
+from badges.settings import DEV_JWT_SECRET, Settings
+from badges.store import make_store
+from badges.store.db import BadgesDb
+
+MAIN = Path(__file__).resolve().parents[1] / "main.py"
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = _parser().parse_args(argv)
+    result: int = args.run(args)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="badges", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(required=True, metavar="command")
+
+    serve = sub.add_parser("serve", help="prepare the database and serve the function")
+    serve.add_argument("--host", default=os.environ.get("BADGES_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
+    serve.set_defaults(run=_serve)
+
+    sub.add_parser("migrate", help="apply supabase/migrations to the database").set_defaults(
+        run=_migrate)
+    sub.add_parser("sync-catalog", help="write the catalog file into the database").set_defaults(
+        run=_sync)
+    sub.add_parser("check-streaks", help="award streak badges to all users (the daily job)"
+                   ).set_defaults(run=_check_streaks)
+
+    token = sub.add_parser("token", help="print a development JWT")
+    who = token.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", type=UUID, help="a user token for this user id")
+    who.add_argument("--service", action="store_true", help="a service_role token")
+    token.add_argument("--expires-in", type=int, default=3600, help="seconds (user tokens)")
+    token.set_defaults(run=_token)
+    return parser
+
+
+def prepare_database() -> Settings:
+    """Point DATABASE_URL at a migrated database (embedded by default) with the catalog synced."""
+    settings = Settings.from_env()
+    if settings.store == "postgres":
+        if not settings.database_url:
+            server = devdb.start()
+            os.environ["DATABASE_URL"] = server.get_uri()
+            logging.info("embedded PostgreSQL with data in %s", devdb.data_dir())
+        settings = Settings.from_env()
+        assert settings.database_url is not None
+        applied = migrate(settings.database_url)
+        logging.info("migrations applied: %s", ", ".join(applied) or "none (up to date)")
+    _sync_catalog(settings)
+    return settings
+
+
+def _sync_catalog(settings: Settings) -> None:
+    catalog = load_catalog(os.environ.get("BADGES_CATALOG"))
+    store = make_store(settings)
+    try:
+        result = BadgesDb(store).sync_catalog(*catalog.sync_payload())
+    finally:
+        store.close()
+    logging.info("catalog synced: %s", json.dumps(result, sort_keys=True))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import functions_framework
+    from functions_framework._http import create_server
+
+    os.environ.setdefault("SUPABASE_JWT_SECRET", DEV_JWT_SECRET)
+    prepare_database()
+    app = functions_framework.create_app(target="badges", source=str(MAIN))
+    logging.info("serving the badges function on http://%s:%s", args.host, args.port)
+    create_server(app, debug=False).run(args.host, args.port)
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    url = settings.database_url or devdb.start().get_uri()
+    applied = migrate(url)
+    print("applied:", ", ".join(applied) or "nothing (up to date)")
+    return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    if not os.environ.get("DATABASE_URL") and Settings.from_env().store == "postgres":
+        os.environ["DATABASE_URL"] = devdb.start().get_uri()
+    _sync_catalog(Settings.from_env())
+    return 0
+
+
+def _check_streaks(args: argparse.Namespace) -> int:
+    if not os.environ.get("DATABASE_URL") and Settings.from_env().store == "postgres":
+        os.environ["DATABASE_URL"] = devdb.start().get_uri()
+    store = make_store(Settings.from_env())
+    try:
+        print(json.dumps(BadgesDb(store).check_streaks_all()))
+    finally:
+        store.close()
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    secret = os.environ.get("SUPABASE_JWT_SECRET") or DEV_JWT_SECRET
+    if args.service:
+        print(devtokens.service_token(secret))
+    else:
+        print(devtokens.user_token(args.user, secret, expires_in=args.expires_in))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Shared fixtures: one real PostgreSQL for the whole run.
+
+The embedded server (pgserver) unless DATABASE_URL points at another. The schema is migrated
+into a template database once; the shared test database and every isolated one are copies of it.
+Tests share the shared database by using fresh random user ids (no truncation); tests whose
+assertions are global (leaderboard ranks) take an isolated database.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from badges import devdb
+from badges.catalog import load_catalog
+from badges.migrate import migrate
+from badges.store.db import BadgesDb
+from badges.store.postgres import PostgresStore
+
+TEMPLATE_DB = "badges_test_template"
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An admin connection string to a real PostgreSQL server."""
+    external = os.environ.get("DATABASE_URL")
+    if external:
+        yield external
+        return
+    server = devdb.start(tmp_path_factory.mktemp("pg") / "data", cleanup="delete")
+    yield server.get_uri()
+    server.cleanup()
+
+
+def _recreate(admin_url: str, name: str, template: str | None = None) -> str:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        create = sql.SQL("create database {}").format(sql.Identifier(name))
+        if template:
+            create += sql.SQL(" template {}").format(sql.Identifier(template))
+        conn.execute(create)
+    return make_conninfo(admin_url, dbname=name)
+
+
+@pytest.fixture(scope="session")
+def template_url(server_url: str) -> str:
+    """A database with every migration applied and the v1 catalog synced: copied, never used."""
+    url = _recreate(server_url, TEMPLATE_DB)
+    migrate(url)
+    store = PostgresStore(url)
+    try:
+        BadgesDb(store).sync_catalog(*load_catalog().sync_payload())
+    finally:
+        store.close()
+    return url
+
+
+@pytest.fixture(scope="session")
+def make_database(server_url: str, template_url: str) -> Iterator[object]:
+    """Factory: a new database copied from the template; returns its connection string."""
+    created: list[str] = []
+
+    def make() -> str:
+        name = f"badges_test_{uuid.uuid4().hex[:10]}"
+        created.append(name)
+        return _recreate(server_url, name, TEMPLATE_DB)
+
+    yield make
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        for name in created:
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def database_url(make_database: object) -> str:
+    """The shared test database: tests keep apart by using fresh user ids."""
+    return make_database()  # type: ignore[operator]
+
+
+@pytest.fixture
+def isolated_database_url(make_database: object) -> str:
+    """A database of this test's own, for assertions over all users."""
+    return make_database()  # type: ignore[operator]
+
+
+@pytest.fixture(scope="session")
+def db(database_url: str) -> Iterator[BadgesDb]:
+    """The SQL functions, called as the function calls them (PostgresStore)."""
+    store = PostgresStore(database_url)
+    yield BadgesDb(store)
+    store.close()
+
+
+@pytest.fixture
+def conn(database_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """A plain connection to the shared database, for reading state back and acting as roles."""
+    with psycopg.connect(database_url, autocommit=True) as c:
+        yield c
+
+
+@pytest.fixture
+def user() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
