@@ -9,6 +9,7 @@ assertions are global (leaderboard ranks) take an isolated database.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,20 +29,24 @@ TEMPLATE_DB = "badges_test_template"
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_url() -> Iterator[str]:
     """An admin connection string to a real PostgreSQL server."""
     external = os.environ.get("DATABASE_URL")
     if external:
         yield external
         return
-    server = devdb.start(tmp_path_factory.mktemp("pg") / "data", cleanup="delete")
+    # Not under pytest's tmp_path: its folders are private to root, and as root pgserver runs
+    # PostgreSQL as its own unprivileged user, which must reach the data folder.
+    server = devdb.start(Path(tempfile.mkdtemp(prefix="badges-test-")) / "data", cleanup="delete")
     yield server.get_uri()
     server.cleanup()
 
 
 def _recreate(admin_url: str, name: str, template: str | None = None) -> str:
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+        )
         create = sql.SQL("create database {}").format(sql.Identifier(name))
         if template:
             create += sql.SQL(" template {}").format(sql.Identifier(template))
@@ -75,7 +80,9 @@ def make_database(server_url: str, template_url: str) -> Iterator[object]:
     yield make
     with psycopg.connect(server_url, autocommit=True) as conn:
         for name in created:
-            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+            )
 
 
 @pytest.fixture(scope="session")

@@ -61,13 +61,16 @@ class Action:
 
 
 def award(ctx: Context, call: Call[m.AwardRequest]) -> m.AwardResponse:
-    result = ctx.db.award_badge(call.user(), call.request.badge_id, client=not call.caller.is_service)
+    result = ctx.db.award_badge(
+        call.user(), call.request.badge_id, client=not call.caller.is_service
+    )
     return m.AwardResponse.model_validate(result)
 
 
 def revoke(ctx: Context, call: Call[m.RevokeRequest]) -> m.RevokeResponse:
-    result = ctx.db.revoke_badge(call.user(), call.request.badge_id, call.request.reason,
-                                 revoked_by="service_role")
+    result = ctx.db.revoke_badge(
+        call.user(), call.request.badge_id, call.request.reason, revoked_by="service_role"
+    )
     return m.RevokeResponse.model_validate(result)
 
 
@@ -77,7 +80,8 @@ def list_badges(ctx: Context, call: Call[m.Empty]) -> m.ListResponse:
 
 def record_activity(ctx: Context, call: Call[m.RecordActivityRequest]) -> m.StreakResponse:
     return m.StreakResponse.model_validate(
-        ctx.db.record_activity(call.user(), call.request.timezone))
+        ctx.db.record_activity(call.user(), call.request.timezone)
+    )
 
 
 def check_streaks(ctx: Context, call: Call[m.CheckStreaksRequest]) -> m.Response:
@@ -100,13 +104,15 @@ def check_quiz_master(ctx: Context, call: Call[m.Empty]) -> m.QuizMasterResponse
 def leaderboard(ctx: Context, call: Call[m.PageRequest]) -> m.BadgeBoardResponse:
     page = call.request
     return m.BadgeBoardResponse.model_validate(
-        ctx.db.leaderboard(call.viewer(), page.limit, page.offset))
+        ctx.db.leaderboard(call.viewer(), page.limit, page.offset)
+    )
 
 
 def score_leaderboard(ctx: Context, call: Call[m.PageRequest]) -> m.ScoreBoardResponse:
     page = call.request
     return m.ScoreBoardResponse.model_validate(
-        ctx.db.score_leaderboard(call.viewer(), page.limit, page.offset))
+        ctx.db.score_leaderboard(call.viewer(), page.limit, page.offset)
+    )
 
 
 def catalog(ctx: Context, call: Call[m.Empty]) -> m.CatalogResponse:
@@ -161,7 +167,8 @@ def _take_rate_token(ctx: Context, user_id: UUID) -> None:
     limits = ctx.settings
     if not limits.rate_limited:
         return
-    wait = ctx.db.take_rate_token(user_id, RATE_BUCKET, limits.rate_limit_burst,
-                                  limits.rate_limit_per_minute)
+    wait = ctx.db.take_rate_token(
+        user_id, RATE_BUCKET, limits.rate_limit_burst, limits.rate_limit_per_minute
+    )
     if wait > 0:
         raise RateLimited("Too many writes; slow down.", retry_after=max(1, math.ceil(wait)))

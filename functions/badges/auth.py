@@ -51,8 +51,9 @@ class Verifier:
         try:
             claims = self._decode(token)
         except jwt.PyJWKClientConnectionError as exc:
-            raise Unavailable("Cannot fetch the project's signing keys; try again shortly.",
-                              retry_after=5) from exc
+            raise Unavailable(
+                "Cannot fetch the project's signing keys; try again shortly.", retry_after=5
+            ) from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"Invalid token: {exc}.") from exc
         return self._caller(claims)
@@ -80,8 +81,9 @@ class Verifier:
         with self._lock:
             if self._jwks is None:
                 assert self._jwks_url is not None
-                self._jwks = jwt.PyJWKClient(self._jwks_url, cache_keys=True, lifespan=600,
-                                             timeout=5)
+                self._jwks = jwt.PyJWKClient(
+                    self._jwks_url, cache_keys=True, lifespan=600, timeout=5
+                )
             return self._jwks
 
     def _caller(self, claims: dict[str, object]) -> Caller:

@@ -107,8 +107,10 @@ class _CatalogFile(BaseModel):
 
     @model_validator(mode="after")
     def _ids_are_unique(self) -> _CatalogFile:
-        for kind, ids in (("badge", [b.id for b in self.badges]),
-                          ("provider", [p.id for p in self.providers])):
+        for kind, ids in (
+            ("badge", [b.id for b in self.badges]),
+            ("provider", [p.id for p in self.providers]),
+        ):
             dupes = sorted({i for i in ids if ids.count(i) > 1})
             if dupes:
                 raise ValueError(f"duplicate {kind} ids: {', '.join(dupes)}")

@@ -22,11 +22,14 @@ from badges.settings import DEV_JWT_SECRET, Settings
 from badges.store import make_store
 from badges.store.db import BadgesDb
 
+log = logging.getLogger("badges")
+
 MAIN = Path(__file__).resolve().parents[1] / "main.py"
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every pg_ctl line at INFO
     args = _parser().parse_args(argv)
     result: int = args.run(args)
     return result
@@ -42,11 +45,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     sub.add_parser("migrate", help="apply supabase/migrations to the database").set_defaults(
-        run=_migrate)
+        run=_migrate
+    )
     sub.add_parser("sync-catalog", help="write the catalog file into the database").set_defaults(
-        run=_sync)
-    sub.add_parser("check-streaks", help="award streak badges to all users (the daily job)"
-                   ).set_defaults(run=_check_streaks)
+        run=_sync
+    )
+    sub.add_parser(
+        "check-streaks", help="award streak badges to all users (the daily job)"
+    ).set_defaults(run=_check_streaks)
 
     token = sub.add_parser("token", help="print a development JWT")
     who = token.add_mutually_exclusive_group(required=True)
@@ -64,11 +70,11 @@ def prepare_database() -> Settings:
         if not settings.database_url:
             server = devdb.start()
             os.environ["DATABASE_URL"] = server.get_uri()
-            logging.info("embedded PostgreSQL with data in %s", devdb.data_dir())
+            log.info("embedded PostgreSQL with data in %s", devdb.data_dir())
         settings = Settings.from_env()
         assert settings.database_url is not None
         applied = migrate(settings.database_url)
-        logging.info("migrations applied: %s", ", ".join(applied) or "none (up to date)")
+        log.info("migrations applied: %s", ", ".join(applied) or "none (up to date)")
     _sync_catalog(settings)
     return settings
 
@@ -80,7 +86,7 @@ def _sync_catalog(settings: Settings) -> None:
         result = BadgesDb(store).sync_catalog(*catalog.sync_payload())
     finally:
         store.close()
-    logging.info("catalog synced: %s", json.dumps(result, sort_keys=True))
+    log.info("catalog synced: %s", json.dumps(result, sort_keys=True))
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -90,7 +96,7 @@ def _serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("SUPABASE_JWT_SECRET", DEV_JWT_SECRET)
     prepare_database()
     app = functions_framework.create_app(target="badges", source=str(MAIN))
-    logging.info("serving the badges function on http://%s:%s", args.host, args.port)
+    log.info("serving the badges function on http://%s:%s", args.host, args.port)
     create_server(app, debug=False).run(args.host, args.port)
     return 0
 

@@ -14,8 +14,9 @@ import jwt
 from badges.settings import CLI_ISSUER
 
 
-def user_token(user_id: UUID, secret: str, *, issuer: str = CLI_ISSUER,
-               expires_in: int = 3600) -> str:
+def user_token(
+    user_id: UUID, secret: str, *, issuer: str = CLI_ISSUER, expires_in: int = 3600
+) -> str:
     now = int(time.time())
     claims = {
         "iss": issuer,
@@ -38,6 +39,11 @@ def user_token(user_id: UUID, secret: str, *, issuer: str = CLI_ISSUER,
 
 def service_token(secret: str, *, ref: str = "local", expires_in: int = 10 * 365 * 86400) -> str:
     now = int(time.time())
-    claims = {"iss": "supabase", "ref": ref, "role": "service_role", "iat": now,
-              "exp": now + expires_in}
+    claims = {
+        "iss": "supabase",
+        "ref": ref,
+        "role": "service_role",
+        "iat": now,
+        "exp": now + expires_in,
+    }
     return jwt.encode(claims, secret, algorithm="HS256")

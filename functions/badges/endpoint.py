@@ -1,10 +1,10 @@
 """HTTP: the one place requests become calls and errors become responses.
 
 POST any path with a JSON object {"action": …} and a bearer token: the body's size is checked
-first, then the token, then the JSON, so an unauthenticated caller learns nothing else. GET …/health answers whether
-the database does. OPTIONS answers CORS preflights. Every error is the JSON body of errors.py
-with its status; an unexpected exception is logged with a request id and answered 500 without
-a stack trace.
+first, then the token, then the JSON, so an unauthenticated caller learns nothing else.
+GET …/health answers whether the database does. OPTIONS answers CORS preflights.
+Every error is the JSON body of errors.py with its status; an unexpected exception is logged
+with a request id and answered 500 without a stack trace.
 """
 
 from __future__ import annotations
@@ -62,8 +62,11 @@ class Endpoint:
             return _error(exc)
         except Exception:
             log.exception("internal error in request %s", request_id)
-            return _error(Internal(f"Internal error (request {request_id}).",
-                                   details={"request_id": request_id}))
+            return _error(
+                Internal(
+                    f"Internal error (request {request_id}).", details={"request_id": request_id}
+                )
+            )
 
     def _health(self) -> flask.Response:
         try:
@@ -112,8 +115,9 @@ def _reject_constant(name: str) -> object:
 
 
 def _json(status: int, body: dict[str, Any]) -> flask.Response:
-    return flask.Response(json.dumps(body, ensure_ascii=False), status=status,
-                          mimetype="application/json")
+    return flask.Response(
+        json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json"
+    )
 
 
 def _error(exc: BadgesError, extra: dict[str, Any] | None = None) -> flask.Response:

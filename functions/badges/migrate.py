@@ -53,8 +53,10 @@ def migrate(conninfo: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
                     conn.execute(COMPAT_SCRIPT.read_text(encoding="utf-8").encode())
             with conn.transaction():
                 conn.execute(_BOOKKEEPING.encode())
-            done = {r[0] for r in conn.execute(
-                "select version from supabase_migrations.schema_migrations")}
+            done = {
+                r[0]
+                for r in conn.execute("select version from supabase_migrations.schema_migrations")
+            }
             for m in migrations(directory):
                 if m.version not in done:
                     _apply(conn, m)

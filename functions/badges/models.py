@@ -7,7 +7,7 @@ contain NUL; numbers are bounded; booleans are real booleans.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -41,7 +41,9 @@ def _known_timezone(value: str) -> str:
     return value
 
 
-Text = Annotated[StrictStr, StringConstraints(min_length=1, max_length=500), AfterValidator(_no_nul)]
+Text = Annotated[
+    StrictStr, StringConstraints(min_length=1, max_length=500), AfterValidator(_no_nul)
+]
 Timezone = Annotated[
     StrictStr, StringConstraints(min_length=1, max_length=64), AfterValidator(_known_timezone)
 ]

@@ -39,7 +39,10 @@ class BadgesDb:
     ) -> JsonObject:
         return self._object(
             "revoke_badge",
-            p_user_id=user_id, p_badge_id=badge_id, p_reason=reason, p_revoked_by=revoked_by,
+            p_user_id=user_id,
+            p_badge_id=badge_id,
+            p_reason=reason,
+            p_revoked_by=revoked_by,
         )
 
     def record_activity(self, user_id: UUID, timezone: str | None) -> JsonObject:
@@ -48,7 +51,9 @@ class BadgesDb:
     def record_score(self, user_id: UUID, provider_id: str, quiz_correct: bool) -> JsonObject:
         return self._object(
             "record_score",
-            p_user_id=user_id, p_provider_id=provider_id, p_quiz_correct=quiz_correct,
+            p_user_id=user_id,
+            p_provider_id=provider_id,
+            p_quiz_correct=quiz_correct,
         )
 
     def check_streaks(self, user_id: UUID) -> JsonObject:
@@ -73,10 +78,15 @@ class BadgesDb:
         return self._object("score_leaderboard", p_user_id=user_id, p_limit=limit, p_offset=offset)
 
     def take_rate_token(self, user_id: UUID, bucket: str, burst: int, per_minute: int) -> float:
-        return float(self._call(
-            "take_rate_token",
-            p_user_id=user_id, p_bucket=bucket, p_burst=burst, p_per_minute=per_minute,
-        ))
+        return float(
+            self._call(
+                "take_rate_token",
+                p_user_id=user_id,
+                p_bucket=bucket,
+                p_burst=burst,
+                p_per_minute=per_minute,
+            )
+        )
 
     def sync_catalog(self, badges: list[JsonObject], providers: list[JsonObject]) -> JsonObject:
         return self._object("sync_catalog", p_badges=badges, p_providers=providers)

@@ -33,8 +33,9 @@ class PostgresStore:
     def from_settings(cls, settings: Settings) -> PostgresStore:
         if not settings.database_url:
             raise ValueError("DATABASE_URL is not set")
-        return cls(settings.database_url, pool_size=settings.db_pool_size,
-                   timeout=settings.db_timeout)
+        return cls(
+            settings.database_url, pool_size=settings.db_pool_size, timeout=settings.db_timeout
+        )
 
     def call(self, function: str, params: Mapping[str, Any]) -> Any:
         query = self._query(function, tuple(params))

@@ -59,6 +59,4 @@ def error_for(sqlstate: str | None, message: str, detail: str | None = None) -> 
 
 
 def unavailable() -> Unavailable:
-    return Unavailable(
-        "The database is unavailable; try again shortly.", retry_after=RETRY_AFTER
-    )
+    return Unavailable("The database is unavailable; try again shortly.", retry_after=RETRY_AFTER)
