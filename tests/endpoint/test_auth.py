@@ -208,3 +208,13 @@ def test_a_token_signed_by_a_foreign_key_under_a_known_kid_is_rejected(jwks_api:
     )
 
     assert jwks_api.post({"action": "list"}, token).status == 401
+
+
+def test_a_function_deployed_without_a_secret_or_jwks_rejects_every_token(
+    make_client: MakeClient, tokens: Tokens, user
+):
+    """The CLI's public development secret is never a silent default of a deployed function."""
+    api = Api(make_client(SUPABASE_JWT_SECRET=""), tokens)
+
+    assert api.post({"action": "list"}, tokens.user(user)).status == 401
+    assert api.post({"action": "list"}, tokens.service()).status == 401

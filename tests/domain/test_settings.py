@@ -1,0 +1,63 @@
+"""Configuration from the environment: defaults, store selection, issuers, bad values."""
+
+from __future__ import annotations
+
+import pytest
+
+from badges.settings import CLI_ISSUER, Settings, SettingsError
+
+
+def test_defaults_are_the_postgres_store_the_cli_issuer_and_open_cors():
+    settings = Settings.from_env({})
+
+    assert settings.store == "postgres"
+    assert settings.jwt_secret is None
+    assert settings.jwks_url is None
+    assert settings.jwt_issuers == (CLI_ISSUER,)
+    assert settings.cors_origins == ("*",)
+    assert (settings.rate_limit_per_minute, settings.rate_limit_burst) == (60, 40)
+
+
+def test_a_supabase_url_sets_the_issuer_and_the_jwks_url():
+    settings = Settings.from_env({"SUPABASE_URL": "https://ref.supabase.co/"})
+
+    assert settings.jwt_issuers == ("https://ref.supabase.co/auth/v1",)
+    assert settings.jwks_url == "https://ref.supabase.co/auth/v1/.well-known/jwks.json"
+
+
+@pytest.mark.parametrize(
+    ("env", "store"),
+    [
+        ({"SUPABASE_URL": "https://r.supabase.co", "SUPABASE_SERVICE_ROLE_KEY": "k"}, "supabase"),
+        ({"SUPABASE_URL": "https://r.supabase.co"}, "postgres"),
+        (
+            {
+                "DATABASE_URL": "postgresql://x",
+                "SUPABASE_URL": "https://r.supabase.co",
+                "SUPABASE_SERVICE_ROLE_KEY": "k",
+            },
+            "postgres",
+        ),
+        ({"DATABASE_URL": "postgresql://x", "BADGES_STORE": "supabase"}, "supabase"),
+    ],
+)
+def test_database_url_wins_else_a_supabase_url_with_a_key_selects_the_supabase_store(env, store):
+    assert Settings.from_env(env).store == store
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"BADGES_RATE_LIMIT_BURST": "0"},
+        {"BADGES_RATE_LIMIT_PER_MINUTE": "many"},
+        {"BADGES_STORE": "redis"},
+        {"BADGES_DB_TIMEOUT": "-1"},
+    ],
+)
+def test_an_unusable_value_is_a_settings_error(env):
+    with pytest.raises(SettingsError):
+        Settings.from_env(env)
+
+
+def test_a_zero_rate_limit_turns_limiting_off():
+    assert Settings.from_env({"BADGES_RATE_LIMIT_PER_MINUTE": "0"}).rate_limited is False
