@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the project with its dev tools
 
-run: $(STAMP) ## Serve the function on 127.0.0.1:$${PORT:-8080} (embedded Postgres unless DATABASE_URL is set)
+run: $(STAMP) ## Serve the function on 127.0.0.1:PORT, default 8080 (embedded Postgres unless DATABASE_URL is set)
 	$(BIN)/badges serve
 
 test: $(STAMP) ## Run the test suite against a real Postgres (embedded unless DATABASE_URL is set)

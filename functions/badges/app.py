@@ -3,16 +3,20 @@ so a server that forks workers opens its connection pool in each worker, not bef
 
 from __future__ import annotations
 
+import logging
 import threading
+import uuid
 
 import flask
 
 from badges.actions import Context
 from badges.auth import Verifier
-from badges.endpoint import Endpoint
+from badges.endpoint import Endpoint, error_response, internal
 from badges.settings import Settings
 from badges.store import make_store
 from badges.store.db import BadgesDb
+
+log = logging.getLogger("badges")
 
 
 def build_endpoint(settings: Settings) -> Endpoint:
@@ -28,7 +32,14 @@ class LazyEndpoint:
         self._lock = threading.Lock()
 
     def __call__(self, request: flask.Request) -> flask.Response:
-        return self.get()(request)
+        try:
+            endpoint = self.get()
+        except Exception:
+            # A configuration error (bad setting, missing DATABASE_URL): still a JSON answer.
+            request_id = uuid.uuid4().hex[:16]
+            log.exception("cannot build the badges function (request %s)", request_id)
+            return error_response(internal(request_id))
+        return endpoint(request)
 
     def get(self) -> Endpoint:
         with self._lock:

@@ -93,7 +93,8 @@ def _serve(args: argparse.Namespace) -> int:
     import functions_framework
     from functions_framework._http import create_server
 
-    os.environ.setdefault("SUPABASE_JWT_SECRET", DEV_JWT_SECRET)
+    if not os.environ.get("SUPABASE_JWT_SECRET"):
+        os.environ["SUPABASE_JWT_SECRET"] = DEV_JWT_SECRET
     prepare_database()
     app = functions_framework.create_app(target="badges", source=str(MAIN))
     log.info("serving the badges function on http://%s:%s", args.host, args.port)
@@ -103,6 +104,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _migrate(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
+    if settings.store == "supabase":
+        print(
+            "badges migrate needs DATABASE_URL; with only SUPABASE_URL, use `supabase db push`.",
+            file=sys.stderr,
+        )
+        return 2
     url = settings.database_url or devdb.start().get_uri()
     applied = migrate(url)
     print("applied:", ", ".join(applied) or "nothing (up to date)")
@@ -132,7 +139,8 @@ def _token(args: argparse.Namespace) -> int:
     if args.service:
         print(devtokens.service_token(secret))
     else:
-        print(devtokens.user_token(args.user, secret, expires_in=args.expires_in))
+        issuer = Settings.from_env().jwt_issuers[0]  # the issuer `badges serve` will accept
+        print(devtokens.user_token(args.user, secret, issuer=issuer, expires_in=args.expires_in))
     return 0
 
 

@@ -58,21 +58,20 @@ class Endpoint:
             caller = self.verifier.verify(request.headers.get("Authorization"))
             body = _parse_json(raw)
             return _json(200, {"success": True, **dispatch(self.context, caller, body)})
+        except Internal as exc:
+            log.error("internal error in request %s: %s", request_id, exc.message)
+            return error_response(internal(request_id))
         except BadgesError as exc:
-            return _error(exc)
+            return error_response(exc)
         except Exception:
             log.exception("internal error in request %s", request_id)
-            return _error(
-                Internal(
-                    f"Internal error (request {request_id}).", details={"request_id": request_id}
-                )
-            )
+            return error_response(internal(request_id))
 
     def _health(self) -> flask.Response:
         try:
             self.context.db.ping()
         except Unavailable as exc:
-            return _error(exc, {"status": "unavailable"})
+            return error_response(exc, {"status": "unavailable"})
         return _json(200, {"status": "ok"})
 
     def _add_cors(self, request: flask.Request, response: flask.Response) -> None:
@@ -114,13 +113,18 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
 
 
+def internal(request_id: str) -> Internal:
+    """The 500 a caller sees: a request id to quote, never the cause."""
+    return Internal(f"Internal error (request {request_id}).", details={"request_id": request_id})
+
+
 def _json(status: int, body: dict[str, Any]) -> flask.Response:
     return flask.Response(
         json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json"
     )
 
 
-def _error(exc: BadgesError, extra: dict[str, Any] | None = None) -> flask.Response:
+def error_response(exc: BadgesError, extra: dict[str, Any] | None = None) -> flask.Response:
     response = _json(exc.status, {**(extra or {}), **exc.body()})
     if exc.retry_after is not None:
         response.headers["Retry-After"] = str(exc.retry_after)

@@ -1,7 +1,8 @@
 """The kinds of rule a badge can be earned by, and what each needs. Pure: no I/O.
 
-The rules are evaluated in SQL (badges.award_qualifying), set-based and atomically; this module
-is what the catalog validates against and what the actions consult about who may award what.
+The rules are evaluated in SQL (badges.award_qualifying), set-based and atomically, and SQL also
+refuses a client award of a non-client badge (BD003); this module is what the catalog file is
+validated against before it is synced.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ create table badges.definitions (
   description text not null default '',
   icon text not null default '',
   category text not null default 'general',
-  tier text not null default 'bronze',
+  tier text not null default 'bronze' check (tier in ('bronze', 'silver', 'gold', 'diamond')),
   rule text not null check (rule in ('streak', 'quiz_distinct', 'quiz_all', 'client', 'manual')),
   threshold integer check (threshold is null or threshold > 0),
   hidden boolean not null default false,
@@ -80,6 +80,12 @@ declare
   v_changed integer;
   v_rows integer;
 begin
+  if pg_catalog.jsonb_typeof(p_badges) is distinct from 'array'
+     or pg_catalog.jsonb_typeof(p_providers) is distinct from 'array' then
+    raise exception using errcode = 'BD004', message = 'catalog must be two JSON arrays',
+      detail = 'Pass p_badges and p_providers as arrays; null would disable every badge.';
+  end if;
+
   with incoming as (
     select * from pg_catalog.jsonb_to_recordset(p_badges) as b(
       id text, name text, description text, icon text, category text, tier text,

@@ -33,9 +33,12 @@ begin
   insert into badges.rate_limits as r (user_id, bucket, tokens, updated_at)
   values (p_user_id, p_bucket, p_burst, now())
   on conflict (user_id, bucket) do update
+    -- now() is when the caller's transaction began, which can be before the last update of
+    -- a row it waited for: never count negative time, never move updated_at backwards.
     set tokens = least(p_burst::double precision,
-                       r.tokens + extract(epoch from now() - r.updated_at) * p_per_minute / 60.0),
-        updated_at = now()
+                       r.tokens + greatest(0, extract(epoch from now() - r.updated_at))
+                                  * p_per_minute / 60.0),
+        updated_at = greatest(r.updated_at, now())
   returning tokens into v_tokens;
 
   if v_tokens >= 1 then

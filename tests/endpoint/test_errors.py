@@ -11,6 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from badges.actions import ACTIONS
+from badges.errors import Internal
 from tests.endpoint.conftest import Answer, Api, MakeClient, Tokens
 
 
@@ -234,11 +235,14 @@ def test_a_database_that_cannot_be_reached_is_unavailable_with_retry_after(
     assert health.get_json()["status"] == "unavailable"
 
 
-def test_an_unexpected_exception_is_internal_with_a_request_id_and_no_trace(
-    api: Api, monkeypatch, caplog
+@pytest.mark.parametrize(
+    "failure", [RuntimeError("secret detail of a bug"), Internal("secret detail of a bug")]
+)
+def test_an_unexpected_failure_is_internal_with_a_request_id_and_no_cause(
+    api: Api, monkeypatch, caplog, failure: Exception
 ):
     def broken(ctx, call):
-        raise RuntimeError("secret detail of a bug")
+        raise failure
 
     monkeypatch.setitem(ACTIONS, "catalog", dataclasses.replace(ACTIONS["catalog"], handler=broken))
     answer = api.call("catalog")
@@ -247,3 +251,14 @@ def test_an_unexpected_exception_is_internal_with_a_request_id_and_no_trace(
     assert "secret detail" not in str(answer.body)
     request_id = answer.body["error"]["details"]["request_id"]
     assert any(request_id in r.getMessage() for r in caplog.records)
+
+
+def test_a_configuration_error_is_still_a_json_internal_error(make_client: MakeClient, tokens):
+    client = make_client(build=False, BADGES_RATE_LIMIT_BURST="0")
+
+    response = client.post(
+        "/", json={"action": "list"}, headers={"Authorization": f"Bearer {tokens.service()}"}
+    )
+
+    assert_error(Answer(response.status_code, response.get_json(), {}), 500, "internal")
+    assert "BADGES_RATE_LIMIT_BURST" not in response.get_data(as_text=True)

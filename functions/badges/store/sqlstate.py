@@ -31,6 +31,7 @@ ERRORS_BY_SQLSTATE: dict[str, type[BadgesError]] = {
     "22003": InvalidRequest,  # numeric_value_out_of_range
     "22021": InvalidRequest,  # character_not_in_repertoire (NUL bytes)
     "22P02": InvalidRequest,  # invalid_text_representation
+    "23514": InvalidRequest,  # check_violation (a value a table constraint refuses)
     # Transient: retry later, nothing was committed.
     "40001": Unavailable,  # serialization_failure
     "40P01": Unavailable,  # deadlock_detected

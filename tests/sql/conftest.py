@@ -1,0 +1,99 @@
+"""Helpers for the SQL tests: calling badges functions directly (with parameters the Python
+store never sends, like p_at), reading tables back, and a BadgesDb over an isolated database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from badges.catalog import load_catalog
+from badges.store.db import BadgesDb
+from badges.store.postgres import PostgresStore
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+
+# The badges of the v1 catalog (supabase/catalogs/default.toml), in sort order.
+CATALOG_BADGES = (
+    "streak_3d",
+    "streak_7d",
+    "streak_30d",
+    "quiz_master_3",
+    "quiz_master_all",
+    "social_sharer",
+)
+PROVIDERS = ("openai", "anthropic", "google", "meta", "mistral")
+
+
+def call(conn: Conn, function: str, **params: Any) -> Any:
+    """select badges.<function>(p => value, ...) on conn; returns the single value."""
+    args = sql.SQL(", ").join(
+        sql.SQL("{} => {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in params
+    )
+    query = sql.SQL("select badges.{}({})").format(sql.Identifier(function), args)
+    values = {k: Jsonb(v) if isinstance(v, dict | list) else v for k, v in params.items()}
+    row = conn.execute(query, values).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def record_activity_at(conn: Conn, user: UUID, tz: str | None, at: datetime) -> dict[str, Any]:
+    """badges.record_activity backdated to `at` (the Python store always sends p_at = NULL)."""
+    result: dict[str, Any] = call(conn, "record_activity", p_user_id=user, p_timezone=tz, p_at=at)
+    return result
+
+
+def rows(conn: Conn, query: str, *params: Any) -> list[tuple[Any, ...]]:
+    return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
+
+
+def count(conn: Conn, table: str, user: UUID) -> int:
+    """Rows of badges.<table> that belong to user."""
+    query = sql.SQL("select count(*) from badges.{} where user_id = %s").format(
+        sql.Identifier(table)
+    )
+    row = conn.execute(query, (user,)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def stats(conn: Conn, user: UUID) -> tuple[int, int] | None:
+    """(badge_count, correct_count) from badges.user_stats, or None when the user has no row."""
+    row = conn.execute(
+        "select badge_count, correct_count from badges.user_stats where user_id = %s", (user,)
+    ).fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+@pytest.fixture
+def iso_url(isolated_database_url: str) -> str:
+    """This test's own database (the fixture of tests/conftest.py, under a shorter name)."""
+    return isolated_database_url
+
+
+@pytest.fixture
+def iso_db(iso_url: str) -> Iterator[BadgesDb]:
+    """BadgesDb over this test's own database, for assertions over all users or the catalog."""
+    store = PostgresStore(iso_url, pool_size=2)
+    try:
+        yield BadgesDb(store)
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def iso_conn(iso_url: str) -> Iterator[Conn]:
+    with psycopg.connect(iso_url, autocommit=True) as c:
+        yield c
+
+
+@pytest.fixture
+def catalog_payload() -> Callable[[], tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+    """Factory: a fresh copy of the v1 catalog's sync_catalog arguments, to edit and sync."""
+    return lambda: load_catalog().sync_payload()
