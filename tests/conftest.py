@@ -27,6 +27,28 @@ from badges.store.postgres import PostgresStore
 
 TEMPLATE_DB = "badges_test_template"
 
+# The badges of the v1 catalog (supabase/catalogs/default.toml), in sort order.
+CATALOG_BADGES = (
+    "streak_3d",
+    "streak_7d",
+    "streak_30d",
+    "quiz_master_3",
+    "quiz_master_all",
+    "social_sharer",
+)
+# What every badge object on the wire carries.
+BADGE_FIELDS = {
+    "id",
+    "name",
+    "description",
+    "icon",
+    "category",
+    "tier",
+    "rule",
+    "threshold",
+    "hidden",
+}
+
 
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:

@@ -6,21 +6,13 @@ import pytest
 
 from badges.catalog import CatalogError, load_catalog, parse_catalog
 from badges.rules import Rule
-
-V1_BADGES = {
-    "streak_3d",
-    "streak_7d",
-    "streak_30d",
-    "quiz_master_3",
-    "quiz_master_all",
-    "social_sharer",
-}
+from tests.conftest import BADGE_FIELDS, CATALOG_BADGES
 
 
 def test_the_shipped_catalog_has_the_v1_badges_and_at_least_five_providers():
     catalog = load_catalog()
 
-    assert {b.id for b in catalog.badges} == V1_BADGES
+    assert {b.id for b in catalog.badges} == set(CATALOG_BADGES)
     assert len(catalog.providers) >= 5
     assert not any(b.hidden for b in catalog.badges)
     assert [b.id for b in catalog.badges if b.rule.client_awardable] == ["social_sharer"]
@@ -29,18 +21,7 @@ def test_the_shipped_catalog_has_the_v1_badges_and_at_least_five_providers():
 def test_sync_payload_carries_every_field_sync_catalog_reads():
     badges, providers = load_catalog().sync_payload()
 
-    assert set(badges[0]) == {
-        "id",
-        "name",
-        "description",
-        "icon",
-        "category",
-        "tier",
-        "rule",
-        "threshold",
-        "hidden",
-        "sort_order",
-    }
+    assert set(badges[0]) == BADGE_FIELDS | {"sort_order"}
     assert set(providers[0]) == {"id", "name", "sort_order"}
 
 

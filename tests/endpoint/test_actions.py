@@ -4,19 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from tests.conftest import BADGE_FIELDS, CATALOG_BADGES
 from tests.endpoint.conftest import Api
-
-BADGE_FIELDS = {
-    "id",
-    "name",
-    "description",
-    "icon",
-    "category",
-    "tier",
-    "rule",
-    "threshold",
-    "hidden",
-}
 
 
 def test_award_of_a_client_badge_is_new_once_and_ignores_client_supplied_names(api: Api, user):
@@ -47,14 +36,7 @@ def test_list_shows_every_visible_badge_with_earned_state_and_progress(api: Api,
     body = api.ok("list", as_user=user)
 
     by_id = {b["id"]: b for b in body["badges"]}
-    assert set(by_id) == {
-        "streak_3d",
-        "streak_7d",
-        "streak_30d",
-        "quiz_master_3",
-        "quiz_master_all",
-        "social_sharer",
-    }
+    assert set(by_id) == set(CATALOG_BADGES)
     assert (body["earned_count"], body["total_count"]) == (1, 6)
     assert by_id["social_sharer"]["earned"] is True
     assert by_id["social_sharer"]["progress"] is None

@@ -16,18 +16,12 @@ from psycopg.types.json import Jsonb
 from badges.catalog import load_catalog
 from badges.store.db import BadgesDb
 from badges.store.postgres import PostgresStore
+from tests.conftest import CATALOG_BADGES
+
+__all__ = ["CATALOG_BADGES"]  # re-exported: the sql tests import it from here
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
-# The badges of the v1 catalog (supabase/catalogs/default.toml), in sort order.
-CATALOG_BADGES = (
-    "streak_3d",
-    "streak_7d",
-    "streak_30d",
-    "quiz_master_3",
-    "quiz_master_all",
-    "social_sharer",
-)
 PROVIDERS = ("openai", "anthropic", "google", "meta", "mistral")
 
 
