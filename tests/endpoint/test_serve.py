@@ -104,13 +104,18 @@ def test_serve_keeps_data_across_a_restart_and_ctrl_c_stops_the_database():
     assert listed[1]["earned_count"] == 1
 
 
-def test_serve_uses_database_url_instead_of_the_embedded_database(database_url: str):
+def test_serve_uses_database_url_and_the_jwt_secret_it_is_given(database_url: str):
     data_dir = Path(tempfile.mkdtemp(prefix="badges-serve-")) / "pg"
-    token = devtokens.user_token(uuid.uuid4(), DEV_JWT_SECRET)
+    secret = "a-project-secret-of-at-least-32-characters"
+    user = uuid.uuid4()
 
-    with serving(data_dir, DATABASE_URL=database_url) as (port, _):
-        status, body = request(port, {"action": "catalog"}, token)
+    with serving(data_dir, DATABASE_URL=database_url, SUPABASE_JWT_SECRET=secret) as (port, _):
+        status, body = request(port, {"action": "catalog"}, devtokens.user_token(user, secret))
+        dev_status, _ = request(
+            port, {"action": "catalog"}, devtokens.user_token(user, DEV_JWT_SECRET)
+        )
 
     assert status == 200
     assert len(body["badges"]) == 6
-    assert not (data_dir / "PG_VERSION").exists()
+    assert dev_status == 401  # the development secret is only a default
+    assert not (data_dir / "PG_VERSION").exists()  # no embedded database was started
