@@ -4,7 +4,7 @@ User tokens are Supabase access tokens (role and aud "authenticated", sub = the 
 project's auth URL). Service tokens carry role "service_role", like Supabase's legacy service key
 (iss "supabase", no sub, no aud). Signatures are checked with the project's HS256 secret or its
 JWKS (ES256/RS256). Algorithms are pinned per key: the token's header only picks which of our
-keys to try, never which algorithm a key may verify.
+keys to try (the secret, or a JWKS key by kid), never which algorithm that key verifies with.
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ class Verifier:
             ) from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"Invalid token: {exc}.") from exc
+        except (TypeError, ValueError) as exc:  # a malformed key or token PyJWT did not wrap
+            raise Unauthorized("Invalid token.") from exc
         return self._caller(claims)
 
     def _decode(self, token: str) -> dict[str, object]:
@@ -64,8 +66,11 @@ class Verifier:
             key: object = self._secret
             algorithms = ["HS256"]
         elif alg in ASYMMETRIC and self._jwks_url:
-            key = self._jwk_client().get_signing_key_from_jwt(token).key
-            algorithms = list(ASYMMETRIC)
+            jwk = self._jwk_client().get_signing_key_from_jwt(token)
+            if jwk.algorithm_name not in ASYMMETRIC:
+                raise jwt.InvalidAlgorithmError(f"key {jwk.key_id!r} is not an ES256/RS256 key")
+            key = jwk.key
+            algorithms = [jwk.algorithm_name]  # the key's own algorithm, whatever the header says
         else:
             raise jwt.InvalidAlgorithmError(f"tokens signed with {alg!r} are not accepted")
         claims: dict[str, object] = jwt.decode(

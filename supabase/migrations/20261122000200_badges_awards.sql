@@ -146,6 +146,20 @@ create trigger awards_after_delete
   referencing old table as old_awards
   for each statement execute function badges.after_awards_delete();
 
+/**
+ * Serialize one user's writes: every per-user write function takes this lock first, so two
+ * actions of the same user never deadlock on their rows (they never block other users).
+ */
+create or replace function badges.lock_user(p_user_id uuid)
+returns void
+language sql
+set search_path = ''
+as $$
+  select pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(p_user_id::text, 0))
+$$;
+revoke execute on function badges.lock_user(uuid) from public, anon, authenticated;
+grant execute on function badges.lock_user(uuid) to service_role;
+
 /** The enabled definition of a badge, or BD001. */
 create or replace function badges.definition(p_badge_id text)
 returns badges.definitions
@@ -180,6 +194,7 @@ declare
   v_def badges.definitions := badges.definition(p_badge_id);
   v_earned_at timestamptz;
 begin
+  perform badges.lock_user(p_user_id);
   if p_client and v_def.rule <> 'client' then
     raise exception using errcode = 'BD003', message = 'badge not client-awardable',
       detail = pg_catalog.format('The badge %L can only be awarded by the server.', p_badge_id);
@@ -202,7 +217,11 @@ $$;
 revoke execute on function badges.award_badge(uuid, text, boolean) from public, anon, authenticated;
 grant execute on function badges.award_badge(uuid, text, boolean) to service_role;
 
-/** Remove an award and log why. Returns {revoked}: false when the user did not have it. */
+/**
+ * Remove an award and log why. Returns {revoked}: false when the user did not have it.
+ * The rules never give a revoked badge back (badges.award_qualifying skips it); only an explicit
+ * service award does.
+ */
 create or replace function badges.revoke_badge(
   p_user_id uuid, p_badge_id text, p_reason text, p_revoked_by text)
 returns jsonb
@@ -217,6 +236,7 @@ begin
     raise exception using errcode = 'BD001', message = 'unknown badge',
       detail = pg_catalog.format('No badge has the id %L.', p_badge_id);
   end if;
+  perform badges.lock_user(p_user_id);
 
   with removed as (
     delete from badges.awards where user_id = p_user_id and badge_id = p_badge_id

@@ -26,6 +26,10 @@ create policy "Activity days are readable by their owner"
 create table badges.streaks (
   user_id uuid primary key,
   timezone text not null default 'UTC',
+  -- The zone before the last change and when it changed: for 24 hours after a change, a day
+  -- counts in the earlier of the two calendars, so hopping east cannot skip a day ahead.
+  previous_timezone text,
+  timezone_changed_at timestamptz,
   current_streak integer not null default 0 check (current_streak >= 0),
   longest_streak integer not null default 0 check (longest_streak >= current_streak),
   last_active_day date,
@@ -39,25 +43,6 @@ create policy "Streaks are readable by their owner"
   on badges.streaks for select
   to authenticated
   using (user_id = (select auth.uid()));
-
-/**
- * The streak as of p_at: alive while the last active day is today or yesterday in the user's
- * time zone (a streak that ended yesterday can still be continued today), else 0.
- */
-create or replace function badges.live_streak(
-  p_current integer, p_last_day date, p_timezone text, p_at timestamptz default now())
-returns integer
-language sql stable
-set search_path = ''
-as $$
-  select case
-    when p_last_day >= (p_at at time zone p_timezone)::date - 1 then p_current
-    else 0
-  end
-$$;
-revoke execute on function badges.live_streak(integer, date, text, timestamptz)
-  from public, anon, authenticated;
-grant execute on function badges.live_streak(integer, date, text, timestamptz) to service_role;
 
 /** p_timezone if it is a time zone PostgreSQL knows, else BD004. */
 create or replace function badges.checked_timezone(p_timezone text)
@@ -95,6 +80,52 @@ $$;
 revoke execute on function badges.next_streak(integer, date, date) from public, anon, authenticated;
 grant execute on function badges.next_streak(integer, date, date) to service_role;
 /**
+ * The calendar day p_at counts for: the date in the requested zone, but never later than the
+ * date in the zone stored before it, nor, within 24 hours of a zone change, in the zone before
+ * that. A client cannot gain a streak day by sending a zone further east; a real traveller's
+ * days still count (in the calendar of where they came from, for a day).
+ */
+create or replace function badges.activity_day(
+  p_at timestamptz, p_timezone text, p_stored text, p_previous text, p_changed_at timestamptz)
+returns date
+language sql stable
+set search_path = ''
+as $$
+  select least(
+    (p_at at time zone p_timezone)::date,
+    (p_at at time zone coalesce(p_stored, p_timezone))::date,
+    case when p_at < p_changed_at + interval '24 hours'
+      then (p_at at time zone p_previous)::date end)
+$$;
+revoke execute on function badges.activity_day(timestamptz, text, text, text, timestamptz)
+  from public, anon, authenticated;
+grant execute on function badges.activity_day(timestamptz, text, text, text, timestamptz)
+  to service_role;
+
+/**
+ * The streak as of p_at: alive while the last active day is today or yesterday in the user's
+ * calendar (a streak that ended yesterday can still be continued today), else 0. "Today" is the
+ * day activity at p_at would count for (badges.activity_day).
+ */
+create or replace function badges.live_streak(
+  p_streak badges.streaks, p_at timestamptz default now())
+returns integer
+language sql stable
+set search_path = ''
+as $$
+  select case
+    when p_streak.last_active_day >= badges.activity_day(
+      p_at, p_streak.timezone, p_streak.timezone, p_streak.previous_timezone,
+      p_streak.timezone_changed_at) - 1
+    then p_streak.current_streak
+    else 0
+  end
+$$;
+revoke execute on function badges.live_streak(badges.streaks, timestamptz)
+  from public, anon, authenticated;
+grant execute on function badges.live_streak(badges.streaks, timestamptz) to service_role;
+
+/**
  * Mark the day containing p_at (default now) as active for the user, in p_timezone when given
  * (and remember it), else in the stored time zone, else UTC. Idempotent per day.
  * Returns the streak row after the update.
@@ -106,31 +137,44 @@ language plpgsql
 set search_path = ''
 as $$
 declare
+  v_at timestamptz := coalesce(p_at, now());
+  v_old badges.streaks;
   v_tz text;
+  v_previous text;
+  v_changed_at timestamptz;
   v_day date;
   v_row badges.streaks;
 begin
-  select s.timezone into v_tz from badges.streaks s where s.user_id = p_user_id;
-  v_tz := badges.checked_timezone(coalesce(p_timezone, v_tz, 'UTC'));
-  v_day := (coalesce(p_at, now()) at time zone v_tz)::date;
+  select * into v_old from badges.streaks s where s.user_id = p_user_id for update;
+  v_tz := badges.checked_timezone(coalesce(p_timezone, v_old.timezone, 'UTC'));
+  v_previous := v_old.previous_timezone;
+  v_changed_at := v_old.timezone_changed_at;
+  if v_tz <> v_old.timezone
+     and (v_changed_at is null or v_at >= v_changed_at + interval '24 hours') then
+    v_previous := v_old.timezone;  -- a change inside the window keeps the older anchor
+    v_changed_at := v_at;
+  end if;
+  v_day := badges.activity_day(v_at, v_tz, v_old.timezone, v_previous, v_changed_at);
 
   insert into badges.activity_days (user_id, day) values (p_user_id, v_day)
   on conflict do nothing;
 
   if found then
-    insert into badges.streaks as s
-      (user_id, timezone, current_streak, longest_streak, last_active_day)
-    values (p_user_id, v_tz, 1, 1, v_day)
+    insert into badges.streaks as s (user_id, timezone, previous_timezone, timezone_changed_at,
+                                     current_streak, longest_streak, last_active_day)
+    values (p_user_id, v_tz, v_previous, v_changed_at, 1, 1, v_day)
     on conflict (user_id) do update set
       current_streak = badges.next_streak(s.current_streak, s.last_active_day, v_day),
       longest_streak = greatest(s.longest_streak,
                                 badges.next_streak(s.current_streak, s.last_active_day, v_day)),
       last_active_day = greatest(s.last_active_day, v_day),
-      timezone = v_tz,
+      timezone = v_tz, previous_timezone = v_previous, timezone_changed_at = v_changed_at,
       updated_at = now()
     returning * into v_row;
   else
-    update badges.streaks s set timezone = v_tz, updated_at = now()
+    update badges.streaks s
+    set timezone = v_tz, previous_timezone = v_previous, timezone_changed_at = v_changed_at,
+        updated_at = now()
     where s.user_id = p_user_id
     returning * into v_row;
   end if;

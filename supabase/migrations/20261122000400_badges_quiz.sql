@@ -25,7 +25,7 @@ create policy "Quiz scores are readable by their owner"
 /**
  * Count one attempt; returns true when this attempt made the provider correct for the user.
  * The upsert locks the score row first, so of two concurrent correct answers exactly one sees
- * the false → true change.
+ * the false → true change. The caller bumps the score leaderboard (badges.count_correct).
  */
 create or replace function badges.score_attempt(
   p_user_id uuid, p_provider_id text, p_correct boolean)
@@ -49,17 +49,26 @@ begin
   end if;
   update badges.quiz_scores set quiz_correct = true, first_correct_at = now()
   where user_id = p_user_id and provider_id = p_provider_id and not quiz_correct;
-  if not found then
-    return false;
-  end if;
-
-  insert into badges.user_stats as s (user_id, correct_count, correct_count_at)
-  values (p_user_id, 1, now())
-  on conflict (user_id) do update
-    set correct_count = s.correct_count + 1, correct_count_at = now();
-  return true;
+  return found;
 end;
 $$;
 revoke execute on function badges.score_attempt(uuid, text, boolean)
   from public, anon, authenticated;
 grant execute on function badges.score_attempt(uuid, text, boolean) to service_role;
+
+/**
+ * One more distinct correct provider on the score leaderboard. Called last in record_score, after
+ * any award, so every write function touches user_stats after awards (one lock order).
+ */
+create or replace function badges.count_correct(p_user_id uuid)
+returns void
+language sql
+set search_path = ''
+as $$
+  insert into badges.user_stats as s (user_id, correct_count, correct_count_at)
+  values (p_user_id, 1, now())
+  on conflict (user_id) do update
+    set correct_count = s.correct_count + 1, correct_count_at = now()
+$$;
+revoke execute on function badges.count_correct(uuid) from public, anon, authenticated;
+grant execute on function badges.count_correct(uuid) to service_role;

@@ -11,7 +11,7 @@ language sql stable
 set search_path = ''
 as $$
   select
-    coalesce((select badges.live_streak(s.current_streak, s.last_active_day, s.timezone, p_at)
+    coalesce((select badges.live_streak(s, p_at)
               from badges.streaks s where s.user_id = p_user_id), 0),
     coalesce((select s.longest_streak from badges.streaks s where s.user_id = p_user_id), 0),
     (select count(*)::integer from badges.quiz_scores q
@@ -23,8 +23,8 @@ revoke execute on function badges.user_facts(uuid, timestamptz) from public, ano
 grant execute on function badges.user_facts(uuid, timestamptz) to service_role;
 
 /**
- * Award every enabled badge with one of p_rules that the user qualifies for; returns the ids
- * this call newly awarded. Streak badges look at the longest streak, which never shrinks, so a
+ * Award every enabled badge with one of p_rules that the user qualifies for and was never
+ * revoked from; returns the ids this call newly awarded. Streak badges look at the longest streak, which never shrinks, so a
  * late check still awards a streak that has since ended.
  */
 create or replace function badges.award_qualifying(p_user_id uuid, p_rules text[])
@@ -38,7 +38,10 @@ as $$
     insert into badges.awards (user_id, badge_id)
     select p_user_id, d.id
     from badges.definitions d, facts f
-    where d.enabled and d.rule = any (p_rules) and (
+    where d.enabled and d.rule = any (p_rules)
+      and not exists (select 1 from badges.revocations r
+                      where r.user_id = p_user_id and r.badge_id = d.id)
+      and (
       (d.rule = 'streak' and f.longest_streak >= d.threshold)
       or (d.rule = 'quiz_distinct' and f.correct_providers >= d.threshold)
       or (d.rule = 'quiz_all' and f.total_providers > 0
@@ -63,12 +66,14 @@ language plpgsql
 set search_path = ''
 as $$
 declare
-  v_streak badges.streaks := badges.touch_activity(p_user_id, p_timezone, p_at);
-  v_awarded text[] := badges.award_qualifying(p_user_id, array['streak']);
+  v_streak badges.streaks;
+  v_awarded text[];
 begin
+  perform badges.lock_user(p_user_id);
+  v_streak := badges.touch_activity(p_user_id, p_timezone, p_at);
+  v_awarded := badges.award_qualifying(p_user_id, array['streak']);
   return pg_catalog.jsonb_build_object(
-    'current_streak', badges.live_streak(v_streak.current_streak, v_streak.last_active_day,
-                                         v_streak.timezone, coalesce(p_at, now())),
+    'current_streak', badges.live_streak(v_streak, coalesce(p_at, now())),
     'longest_streak', v_streak.longest_streak,
     'awarded', pg_catalog.to_jsonb(v_awarded));
 end;
@@ -88,12 +93,17 @@ language plpgsql
 set search_path = ''
 as $$
 declare
-  v_newly boolean := badges.score_attempt(p_user_id, p_provider_id, p_quiz_correct);
-  v_streak badges.streaks := badges.touch_activity(p_user_id, null, null);
-  v_awarded text[] := badges.award_qualifying(
-    p_user_id, array['streak', 'quiz_distinct', 'quiz_all']);
+  v_newly boolean;
+  v_awarded text[];
   v_facts record;
 begin
+  perform badges.lock_user(p_user_id);
+  v_newly := badges.score_attempt(p_user_id, p_provider_id, p_quiz_correct);
+  perform badges.touch_activity(p_user_id, null, null);
+  v_awarded := badges.award_qualifying(p_user_id, array['streak', 'quiz_distinct', 'quiz_all']);
+  if v_newly then
+    perform badges.count_correct(p_user_id);
+  end if;
   select * into v_facts from badges.user_facts(p_user_id);
   return pg_catalog.jsonb_build_object(
     'newly_correct', v_newly,
@@ -112,9 +122,11 @@ language plpgsql
 set search_path = ''
 as $$
 declare
-  v_awarded text[] := badges.award_qualifying(p_user_id, array['streak']);
+  v_awarded text[];
   v_facts record;
 begin
+  perform badges.lock_user(p_user_id);
+  v_awarded := badges.award_qualifying(p_user_id, array['streak']);
   select * into v_facts from badges.user_facts(p_user_id);
   return pg_catalog.jsonb_build_object(
     'current_streak', v_facts.current_streak,
@@ -140,6 +152,8 @@ as $$
     from badges.streaks s
     join badges.definitions d
       on d.enabled and d.rule = 'streak' and s.longest_streak >= d.threshold
+    where not exists (select 1 from badges.revocations r
+                      where r.user_id = s.user_id and r.badge_id = d.id)
     order by s.user_id, d.id
     on conflict do nothing
     returning 1
@@ -158,9 +172,11 @@ language plpgsql
 set search_path = ''
 as $$
 declare
-  v_awarded text[] := badges.award_qualifying(p_user_id, array['quiz_distinct', 'quiz_all']);
+  v_awarded text[];
   v_facts record;
 begin
+  perform badges.lock_user(p_user_id);
+  v_awarded := badges.award_qualifying(p_user_id, array['quiz_distinct', 'quiz_all']);
   select * into v_facts from badges.user_facts(p_user_id);
   return pg_catalog.jsonb_build_object(
     'correct_providers', v_facts.correct_providers,

@@ -218,3 +218,18 @@ def test_a_function_deployed_without_a_secret_or_jwks_rejects_every_token(
 
     assert api.post({"action": "list"}, tokens.user(user)).status == 401
     assert api.post({"action": "list"}, tokens.service()).status == 401
+
+
+@pytest.mark.parametrize(
+    ("key", "kid", "alg"), [(EC_KEY, "rsa-1", "ES256"), (RSA_KEY, "ec-1", "RS256")]
+)
+def test_a_header_naming_another_algorithm_than_the_keys_is_rejected(
+    jwks_api: Api, user, key, kid, alg
+):
+    """The kid picks the key; the key, not the header, says which algorithm verifies."""
+    token = jwt.encode(_claims(user, jwks_api.tokens), key, algorithm=alg, headers={"kid": kid})
+
+    answer = jwks_api.post({"action": "list"}, token)
+
+    assert answer.status == 401
+    assert answer.error == "unauthorized"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import psycopg
 
@@ -131,3 +131,27 @@ def test_a_take_in_a_transaction_that_began_before_the_last_update_gets_a_remain
         early.commit()
 
     assert waited == (0.0,)
+
+
+def test_a_score_and_an_activity_of_one_user_racing_over_a_streak_milestone_both_succeed(
+    database_url: str, conn: Conn
+):
+    """Different write functions of one user take their locks in one order: no deadlock."""
+    activity = "select badges.record_activity(p_user_id => %s, p_timezone => 'UTC')"
+    score = (
+        "select badges.record_score(p_user_id => %s, p_provider_id => 'openai',"
+        " p_quiz_correct => true)"
+    )
+    for _ in range(15):
+        user = uuid4()
+        for days_ago in (2, 1):  # a streak of two days: today's activity crosses streak_3d
+            conn.execute(
+                "select badges.record_activity(p_user_id => %s, p_timezone => 'UTC',"
+                " p_at => now() - make_interval(days => %s))",
+                (user, days_ago),
+            )
+
+        results = run_together(database_url, [(activity, (user,)), (score, (user,))])
+
+        assert results[1]["newly_correct"] is True
+        assert stats(conn, user) == (1, 1)  # streak_3d once, one correct provider

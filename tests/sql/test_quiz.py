@@ -139,14 +139,28 @@ def test_inactive_provider_raises_unknown_provider_and_no_longer_counts(
     assert awarded == [[], [], ["quiz_master_3"], ["quiz_master_all"]]
 
 
-def test_check_quiz_master_awards_reached_quiz_badges_the_user_lacks(db: BadgesDb, user: UUID):
-    score_all(db, user, [(p, True) for p in PROVIDERS])
-    db.revoke_badge(user, "quiz_master_3", "test", "test")
-    db.revoke_badge(user, "quiz_master_all", "test", "test")
+def test_check_quiz_master_awards_quiz_badges_added_after_they_were_reached(
+    iso_db: BadgesDb,
+    user: UUID,
+    catalog_payload: Callable[[], tuple[list[dict[str, Any]], list[dict[str, Any]]]],
+):
+    badges, providers = catalog_payload()
+    iso_db.sync_catalog([b for b in badges if not b["id"].startswith("quiz_master")], providers)
+    assert [r["awarded"] for r in score_all(iso_db, user, [(p, True) for p in PROVIDERS])] == [
+        [] for _ in PROVIDERS
+    ]
+    iso_db.sync_catalog(badges, providers)
 
-    assert db.check_quiz_master(user) == {
+    assert iso_db.check_quiz_master(user) == {
         "correct_providers": 5,
         "total_providers": 5,
         "awarded": ["quiz_master_3", "quiz_master_all"],
     }
+
+
+def test_a_revoked_quiz_badge_is_not_given_back_by_the_checks(db: BadgesDb, user: UUID):
+    score_all(db, user, [(p, True) for p in PROVIDERS[:3]])
+    db.revoke_badge(user, "quiz_master_3", "shared answers", "test")
+
     assert db.check_quiz_master(user)["awarded"] == []
+    assert db.record_score(user, PROVIDERS[3], True)["awarded"] == []

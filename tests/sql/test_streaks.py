@@ -134,15 +134,30 @@ def test_seven_day_streak_awards_the_seven_day_badge(conn: Conn, user: UUID):
     assert awarded == [[], [], ["streak_3d"], [], [], [], ["streak_7d"]]
 
 
-def test_check_streaks_awards_a_reached_streak_badge_the_user_lacks(
+def test_check_streaks_awards_a_streak_badge_added_after_it_was_reached(
+    iso_db: BadgesDb, iso_conn: Conn, user: UUID, catalog_payload
+):
+    """A streak that has since ended still earns a new badge: rules look at the longest streak."""
+    badges, providers = catalog_payload()
+    iso_db.sync_catalog([b for b in badges if b["id"] != "streak_3d"], providers)
+    assert [r["awarded"] for r in record_days(iso_conn, user, [0, 1, 2])] == [[], [], []]
+    iso_db.sync_catalog(badges, providers)
+
+    assert iso_db.check_streaks(user)["awarded"] == ["streak_3d"]
+    assert iso_db.check_streaks(user)["awarded"] == []
+
+
+def test_a_revoked_streak_badge_is_not_given_back_by_the_checks(
     db: BadgesDb, conn: Conn, user: UUID
 ):
-    """A streak that has since ended still earns its badge: rules look at the longest streak."""
+    """Only an explicit service award restores a revoked badge; the rules never do."""
     record_days(conn, user, [0, 1, 2])
-    db.revoke_badge(user, "streak_3d", "test", "test")
+    db.revoke_badge(user, "streak_3d", "cheated", "test")
 
-    assert db.check_streaks(user)["awarded"] == ["streak_3d"]
     assert db.check_streaks(user)["awarded"] == []
+    assert record_activity_at(conn, user, None, datetime.now(UTC))["awarded"] == []
+    assert count(conn, "notifications", user) == 1  # the first award's only
+    assert db.award_badge(user, "streak_3d", client=False)["awarded"] is True
 
 
 def test_stored_time_zone_is_used_when_a_later_call_passes_none(conn: Conn, user: UUID):
@@ -229,3 +244,49 @@ def test_check_streaks_all_awards_exactly_the_qualifying_users_once(
     by_user = dict(rows(iso_conn, "select user_id, badge_count from badges.user_stats"))
     assert by_user == Counter(user_id for user_id, _ in expected)
     assert rows(iso_conn, "select count(*) from badges.notifications") == [(len(expected),)]
+
+
+# At 11:00 UTC these three zones are on three consecutive dates (9, 10 and 11 March).
+HOPS = ["Etc/GMT+12", "UTC", "Pacific/Kiritimati"]
+
+
+def test_hopping_time_zones_east_cannot_add_streak_days(conn: Conn, user: UUID):
+    """The same instant sent with zones further and further east earns one day, not three."""
+    at = utc("2026-03-10 11:00")
+
+    results = [
+        record_activity_at(conn, user, tz, at + timedelta(seconds=i)) for i, tz in enumerate(HOPS)
+    ]
+
+    assert [r["current_streak"] for r in results] == [1, 1, 1]
+    assert [r["awarded"] for r in results] == [[], [], []]
+    assert days(conn, user) == [date(2026, 3, 9)]
+
+
+def test_hopping_back_and_forth_within_a_day_gains_nothing(conn: Conn, user: UUID):
+    at = utc("2026-03-10 11:00")
+    zones = [*HOPS, "Etc/GMT+12", *HOPS, "UTC", "Pacific/Kiritimati"]
+
+    for i, tz in enumerate(zones):
+        record_activity_at(conn, user, tz, at + timedelta(minutes=i))
+
+    assert days(conn, user) == [date(2026, 3, 9)]
+
+
+def test_a_traveller_flying_east_keeps_a_daily_streak(conn: Conn, user: UUID):
+    """Berlin on Monday evening, Tokyo on Tuesday evening: two consecutive days."""
+    record_activity_at(conn, user, "Europe/Berlin", utc("2026-03-09 19:00"))  # Mon 20:00 Berlin
+    tuesday = record_activity_at(conn, user, "Asia/Tokyo", utc("2026-03-10 11:00"))  # Tue 20:00
+    wednesday = record_activity_at(conn, user, None, utc("2026-03-11 11:00"))  # Wed, Tokyo
+
+    assert [tuesday["current_streak"], wednesday["current_streak"]] == [2, 3]
+    assert days(conn, user) == [date(2026, 3, 9), date(2026, 3, 10), date(2026, 3, 11)]
+
+
+def test_a_traveller_flying_west_keeps_a_daily_streak(conn: Conn, user: UUID):
+    """Tokyo on Monday evening, Los Angeles the next days: no day skipped, none lost."""
+    record_activity_at(conn, user, "Asia/Tokyo", utc("2026-03-09 11:00"))  # Mon 20:00 Tokyo
+    same_day = record_activity_at(conn, user, "America/Los_Angeles", utc("2026-03-09 17:00"))
+    tuesday = record_activity_at(conn, user, None, utc("2026-03-10 17:00"))  # Tue 10:00 LA
+
+    assert [same_day["current_streak"], tuesday["current_streak"]] == [1, 2]
