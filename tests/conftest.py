@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -90,7 +90,7 @@ def template_url(server_url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def make_database(server_url: str, template_url: str) -> Iterator[object]:
+def make_database(server_url: str, template_url: str) -> Iterator[Callable[[], str]]:
     """Factory: a new database copied from the template; returns its connection string."""
     created: list[str] = []
 
@@ -108,15 +108,15 @@ def make_database(server_url: str, template_url: str) -> Iterator[object]:
 
 
 @pytest.fixture(scope="session")
-def database_url(make_database: object) -> str:
+def database_url(make_database: Callable[[], str]) -> str:
     """The shared test database: tests keep apart by using fresh user ids."""
-    return make_database()  # type: ignore[operator]
+    return make_database()
 
 
 @pytest.fixture
-def isolated_database_url(make_database: object) -> str:
+def isolated_database_url(make_database: Callable[[], str]) -> str:
     """A database of this test's own, for assertions over all users."""
-    return make_database()  # type: ignore[operator]
+    return make_database()
 
 
 @pytest.fixture(scope="session")

@@ -61,9 +61,6 @@ class Catalog:
     badges: tuple[BadgeDefinition, ...]
     providers: tuple[Provider, ...]
 
-    def badge(self, badge_id: str) -> BadgeDefinition | None:
-        return next((b for b in self.badges if b.id == badge_id), None)
-
     def sync_payload(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The arguments of badges.sync_catalog: JSON-ready badges and providers."""
         return [asdict(b) for b in self.badges], [asdict(p) for p in self.providers]

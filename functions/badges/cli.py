@@ -63,16 +63,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def prepare_database() -> Settings:
-    """Point DATABASE_URL at a migrated database (embedded by default) with the catalog synced."""
+def settings_with_database() -> Settings:
+    """The settings, with DATABASE_URL pointed at the embedded database when the Postgres store
+    is selected and no DATABASE_URL is set: every command works on a fresh clone."""
     settings = Settings.from_env()
-    if settings.store == "postgres":
-        if not settings.database_url:
-            server = devdb.start()
-            os.environ["DATABASE_URL"] = server.get_uri()
-            log.info("embedded PostgreSQL with data in %s", devdb.data_dir())
+    if settings.store == "postgres" and not settings.database_url:
+        os.environ["DATABASE_URL"] = devdb.start().get_uri()
+        log.info("embedded PostgreSQL with data in %s", devdb.data_dir())
         settings = Settings.from_env()
-        assert settings.database_url is not None
+    return settings
+
+
+def prepare_database() -> Settings:
+    """A migrated database (embedded by default) with the catalog synced."""
+    settings = settings_with_database()
+    if settings.database_url:
         applied = migrate(settings.database_url)
         log.info("migrations applied: %s", ", ".join(applied) or "none (up to date)")
     _sync_catalog(settings)
@@ -103,30 +108,25 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    if settings.store == "supabase":
+    settings = settings_with_database()
+    if not settings.database_url:
         print(
             "badges migrate needs DATABASE_URL; with only SUPABASE_URL, use `supabase db push`.",
             file=sys.stderr,
         )
         return 2
-    url = settings.database_url or devdb.start().get_uri()
-    applied = migrate(url)
+    applied = migrate(settings.database_url)
     print("applied:", ", ".join(applied) or "nothing (up to date)")
     return 0
 
 
 def _sync(args: argparse.Namespace) -> int:
-    if not os.environ.get("DATABASE_URL") and Settings.from_env().store == "postgres":
-        os.environ["DATABASE_URL"] = devdb.start().get_uri()
-    _sync_catalog(Settings.from_env())
+    _sync_catalog(settings_with_database())
     return 0
 
 
 def _check_streaks(args: argparse.Namespace) -> int:
-    if not os.environ.get("DATABASE_URL") and Settings.from_env().store == "postgres":
-        os.environ["DATABASE_URL"] = devdb.start().get_uri()
-    store = make_store(Settings.from_env())
+    store = make_store(settings_with_database())
     try:
         print(json.dumps(BadgesDb(store).check_streaks_all()))
     finally:

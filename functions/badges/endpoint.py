@@ -26,7 +26,6 @@ from badges.errors import (
     PayloadTooLarge,
     Unavailable,
 )
-from badges.settings import Settings
 
 log = logging.getLogger("badges")
 
@@ -38,7 +37,6 @@ class Endpoint:
     def __init__(self, context: Context, verifier: Verifier) -> None:
         self.context = context
         self.verifier = verifier
-        self.settings: Settings = context.settings
 
     def __call__(self, request: flask.Request) -> flask.Response:
         response = self._respond(request)
@@ -75,7 +73,7 @@ class Endpoint:
         return _json(200, {"status": "ok"})
 
     def _add_cors(self, request: flask.Request, response: flask.Response) -> None:
-        origins = self.settings.cors_origins
+        origins = self.context.settings.cors_origins
         origin = request.headers.get("Origin")
         if "*" in origins:
             response.headers["Access-Control-Allow-Origin"] = "*"
