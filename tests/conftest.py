@@ -46,7 +46,13 @@ BADGE_FIELDS = {
     "tier",
     "rule",
     "threshold",
+    "metric",
+    "requires",
     "hidden",
+    "starts_at",
+    "ends_at",
+    "label_key",
+    "description_key",
 }
 
 

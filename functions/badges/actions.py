@@ -3,6 +3,7 @@
 dispatch() is the whole flow after authentication: look the action up, check the caller may
 call it, validate the request, resolve whose data it acts on, apply the client write limit,
 run the handler (one SQL function call) and validate the answer.
+The handlers live with the table; what they call is in store/db.py and, below it, in SQL.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from badges import models as m
 from badges.auth import Caller
 from badges.errors import Forbidden, InvalidRequest, RateLimited, UnknownAction
 from badges.settings import Settings
-from badges.store.db import BadgesDb
+from badges.store.db import BadgesDb, MetricEvent
 
 R = TypeVar("R", bound=m.Request)
 
@@ -119,6 +120,38 @@ def catalog(ctx: Context, call: Call[m.Empty]) -> m.CatalogResponse:
     return m.CatalogResponse.model_validate(ctx.db.get_catalog())
 
 
+def track(ctx: Context, call: Call[m.TrackRequest]) -> m.TrackResponse:
+    req = call.request
+    if req.occurred_at is not None and not call.caller.is_service:
+        raise Forbidden("Only a service caller may date an event (occurred_at).")
+    event = MetricEvent(req.metric, req.amount, req.item, req.idempotency_key, req.occurred_at)
+    result = ctx.db.track(call.user(), event, client=not call.caller.is_service)
+    return m.TrackResponse.model_validate(result)
+
+
+def check_badges(ctx: Context, call: Call[m.CheckBadgesRequest]) -> m.Response:
+    if not call.request.all:
+        return m.CheckBadgesResponse.model_validate(ctx.db.check_badges(call.user()))
+    if not call.caller.is_service:
+        raise Forbidden("Only a service caller may check the badges of all users.")
+    return m.BatchResponse.model_validate(ctx.db.check_badges_all(None, notify=True, revoke=True))
+
+
+def backfill(ctx: Context, call: Call[m.BackfillRequest]) -> m.BatchResponse:
+    req = call.request
+    result = ctx.db.check_badges_all(req.badge_id, notify=req.notify, revoke=False)
+    return m.BatchResponse.model_validate(result)
+
+
+def progress(ctx: Context, call: Call[m.Empty]) -> m.ProgressResponse:
+    return m.ProgressResponse.model_validate(ctx.db.progress(call.user()))
+
+
+def level_status(ctx: Context, call: Call[m.LevelStatusRequest]) -> m.LevelStatusResponse:
+    result = ctx.db.level_status(call.user(), call.request.level)
+    return m.LevelStatusResponse.model_validate(result)
+
+
 ACTIONS: dict[str, Action] = {
     "award": Action(m.AwardRequest, award, client_write=True),
     "list": Action(m.Empty, list_badges),
@@ -130,6 +163,11 @@ ACTIONS: dict[str, Action] = {
     "score_leaderboard": Action(m.PageRequest, score_leaderboard),
     "revoke": Action(m.RevokeRequest, revoke, service_only=True),
     "catalog": Action(m.Empty, catalog),
+    "track": Action(m.TrackRequest, track, client_write=True),
+    "check_badges": Action(m.CheckBadgesRequest, check_badges),
+    "backfill": Action(m.BackfillRequest, backfill, service_only=True),
+    "progress": Action(m.Empty, progress),
+    "level_status": Action(m.LevelStatusRequest, level_status),
 }
 
 

@@ -2,33 +2,29 @@
 file read in load_catalog.
 
 Adding a badge is one [[badges]] entry in the file; `badges sync-catalog` writes it to the
-database (badges.sync_catalog), which is what the SQL rules read.
+database (badges.sync_catalog), which is what the SQL rules read. The file's schema is in
+badges.catalog_file.
 """
 
 from __future__ import annotations
 
 import tomllib
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    StringConstraints,
-    ValidationError,
-    model_validator,
-)
+from pydantic import ValidationError
 
+from badges.catalog_file import BadgeEntry, CatalogFile, LevelEntry
 from badges.rules import Rule, Tier
 
-Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+CATALOGS_DIR = Path(__file__).resolve().parents[2] / "supabase" / "catalogs"
+DEFAULT_CATALOG = CATALOGS_DIR / "default.toml"
 
-DEFAULT_CATALOG = Path(__file__).resolve().parents[2] / "supabase" / "catalogs" / "default.toml"
+JsonObject = dict[str, Any]
+# The arguments of badges.sync_catalog, in its order: badges, providers, metrics, levels.
+SyncPayload = tuple[list[JsonObject], list[JsonObject], list[JsonObject], list[JsonObject]]
 
 
 class CatalogError(ValueError):
@@ -45,8 +41,16 @@ class BadgeDefinition:
     category: str = "general"
     tier: Tier = Tier.BRONZE
     threshold: int | None = None
+    metric: str | None = None
+    requires: tuple[str, ...] = ()
     hidden: bool = False
     sort_order: int = 0
+    auto_revoke: bool = False
+    enabled: bool = True  # a disabled badge is synced (awards keep it) but awarded to nobody new
+    starts_at: datetime | None = None  # the active window of a seasonal badge
+    ends_at: datetime | None = None
+    label_key: str | None = None  # i18n keys, for apps that translate rather than show name
+    description_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,71 +61,106 @@ class Provider:
 
 
 @dataclass(frozen=True)
+class Metric:
+    id: str
+    name: str
+    description: str = ""
+    unit: str = ""
+    unit_one: str = ""
+    user_trackable: bool = False
+    user_max_amount: int = 1
+
+
+@dataclass(frozen=True)
+class Requirement:
+    metric: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Level:
+    id: str
+    name: str
+    requirements: tuple[Requirement, ...]
+    description: str = ""
+    sort_order: int = 0
+
+
+@dataclass(frozen=True)
 class Catalog:
     badges: tuple[BadgeDefinition, ...]
     providers: tuple[Provider, ...]
+    metrics: tuple[Metric, ...]
+    levels: tuple[Level, ...]
 
-    def sync_payload(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """The arguments of badges.sync_catalog: JSON-ready badges and providers."""
-        return [asdict(b) for b in self.badges], [asdict(p) for p in self.providers]
-
-
-class _BadgeEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: Id
-    name: Name
-    rule: Rule
-    description: str = Field(default="", max_length=1000)
-    icon: str = Field(default="", max_length=200)
-    category: str = Field(default="general", min_length=1, max_length=64)
-    tier: Tier = Tier.BRONZE
-    threshold: StrictInt | None = Field(default=None, gt=0)
-    hidden: StrictBool = False
-    sort_order: StrictInt = 0
-
-    @model_validator(mode="after")
-    def _threshold_matches_rule(self) -> _BadgeEntry:
-        if self.rule.needs_threshold != (self.threshold is not None):
-            need = "needs" if self.rule.needs_threshold else "takes no"
-            raise ValueError(f"rule {self.rule.value!r} {need} threshold")
-        return self
+    def sync_payload(self) -> SyncPayload:
+        """The arguments of badges.sync_catalog, JSON-ready: json.dumps takes them as they are."""
+        return (
+            [_badge_json(b) for b in self.badges],
+            [asdict(p) for p in self.providers],
+            [asdict(m) for m in self.metrics],
+            [_level_json(lv) for lv in self.levels],
+        )
 
 
-class _ProviderEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: Id
-    name: Name
-    sort_order: StrictInt = 0
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
-class _CatalogFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _badge_json(b: BadgeDefinition) -> JsonObject:
+    # Spelt out rather than asdict: SQL reads these keys, and enums, tuples and datetimes need
+    # turning into JSON's own types.
+    return {
+        "id": b.id,
+        "name": b.name,
+        "description": b.description,
+        "icon": b.icon,
+        "category": b.category,
+        "tier": b.tier.value,
+        "rule": b.rule.value,
+        "threshold": b.threshold,
+        "metric": b.metric,
+        "requires": list(b.requires),
+        "hidden": b.hidden,
+        "sort_order": b.sort_order,
+        "auto_revoke": b.auto_revoke,
+        "enabled": b.enabled,
+        "starts_at": _iso(b.starts_at),
+        "ends_at": _iso(b.ends_at),
+        "label_key": b.label_key,
+        "description_key": b.description_key,
+    }
 
-    badges: list[_BadgeEntry] = Field(min_length=1)
-    providers: list[_ProviderEntry] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _ids_are_unique(self) -> _CatalogFile:
-        for kind, ids in (
-            ("badge", [b.id for b in self.badges]),
-            ("provider", [p.id for p in self.providers]),
-        ):
-            dupes = sorted({i for i in ids if ids.count(i) > 1})
-            if dupes:
-                raise ValueError(f"duplicate {kind} ids: {', '.join(dupes)}")
-        return self
+def _level_json(level: Level) -> JsonObject:
+    return {
+        "id": level.id,
+        "name": level.name,
+        "description": level.description,
+        "sort_order": level.sort_order,
+        "requirements": [asdict(r) for r in level.requirements],
+    }
+
+
+def _badge(entry: BadgeEntry) -> BadgeDefinition:
+    return BadgeDefinition(**(entry.model_dump() | {"requires": tuple(entry.requires)}))
+
+
+def _level(entry: LevelEntry) -> Level:
+    requirements = tuple(Requirement(**r.model_dump()) for r in entry.requirements)
+    return Level(**(entry.model_dump() | {"requirements": requirements}))
 
 
 def parse_catalog(text: str, *, source: str = "<catalog>") -> Catalog:
     try:
-        entries = _CatalogFile.model_validate(tomllib.loads(text))
+        entries = CatalogFile.model_validate(tomllib.loads(text))
     except (tomllib.TOMLDecodeError, ValidationError) as exc:
         raise CatalogError(f"{source}: {exc}") from exc
     return Catalog(
-        badges=tuple(BadgeDefinition(**e.model_dump()) for e in entries.badges),
+        badges=tuple(_badge(e) for e in entries.badges),
         providers=tuple(Provider(**e.model_dump()) for e in entries.providers),
+        metrics=tuple(Metric(**e.model_dump()) for e in entries.metrics),
+        levels=tuple(_level(e) for e in entries.levels),
     )
 
 

@@ -8,7 +8,11 @@
     ├── Forbidden                    403     forbidden
     ├── UnknownBadge                 404     unknown_badge
     ├── UnknownProvider              404     unknown_provider
+    ├── UnknownMetric                404     unknown_metric
+    ├── UnknownLevel                 404     unknown_level
     ├── MethodNotAllowed             405     method_not_allowed
+    ├── BadgeInactive                409     badge_inactive
+    ├── IdempotencyConflict          409     idempotency_conflict
     ├── PayloadTooLarge              413     payload_too_large
     ├── RateLimited                  429     rate_limited      (Retry-After)
     ├── Unavailable                  503     unavailable       (Retry-After)
@@ -69,6 +73,22 @@ class UnknownBadge(BadgesError):
 
 class UnknownProvider(BadgesError):
     status, code = 404, "unknown_provider"
+
+
+class UnknownMetric(BadgesError):
+    status, code = 404, "unknown_metric"
+
+
+class UnknownLevel(BadgesError):
+    status, code = 404, "unknown_level"
+
+
+class BadgeInactive(BadgesError):
+    status, code = 409, "badge_inactive"
+
+
+class IdempotencyConflict(BadgesError):
+    status, code = 409, "idempotency_conflict"
 
 
 class MethodNotAllowed(BadgesError):

@@ -7,6 +7,7 @@ contain NUL; numbers are bounded; booleans are real booleans.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Annotated
 from uuid import UUID
@@ -14,6 +15,7 @@ from zoneinfo import available_timezones
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -24,6 +26,9 @@ from pydantic import (
 )
 
 MAX_OFFSET = 1_000_000
+MAX_AMOUNT = 1_000_000
+# Clocks differ: an event dated this far ahead of ours is still accepted as "now".
+CLOCK_SKEW = timedelta(minutes=5)
 
 Id = Annotated[StrictStr, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 
@@ -49,6 +54,25 @@ def _known_timezone(value: str) -> str:
 Text = Annotated[
     StrictStr, StringConstraints(min_length=1, max_length=500), AfterValidator(_no_nul)
 ]
+def _not_zero(value: int) -> int:
+    if value == 0:
+        raise ValueError("must not be zero")
+    return value
+
+
+def _not_in_the_future(value: datetime) -> datetime:
+    if value > datetime.now(UTC) + CLOCK_SKEW:
+        raise ValueError("must not be in the future")
+    return value
+
+
+Key = Annotated[
+    StrictStr, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_nul)
+]
+Item = Annotated[
+    StrictStr, StringConstraints(min_length=1, max_length=128), AfterValidator(_no_nul)
+]
+Amount = Annotated[StrictInt, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT), AfterValidator(_not_zero)]
 Timezone = Annotated[
     StrictStr, StringConstraints(min_length=1, max_length=64), AfterValidator(_known_timezone)
 ]
@@ -90,6 +114,27 @@ class CheckStreaksRequest(Request):
     all: StrictBool = False
 
 
+class TrackRequest(Request):
+    metric: Id
+    amount: Amount = 1
+    item: Item | None = None  # counted once per distinct value, for `distinct` badges
+    idempotency_key: Key | None = None
+    occurred_at: Annotated[AwareDatetime, AfterValidator(_not_in_the_future)] | None = None
+
+
+class CheckBadgesRequest(Request):
+    all: StrictBool = False
+
+
+class BackfillRequest(Request):
+    badge_id: Id | None = None
+    notify: StrictBool = False
+
+
+class LevelStatusRequest(Request):
+    level: Id
+
+
 class PageRequest(Request):
     limit: StrictInt = Field(default=10, ge=1, le=100)
     offset: StrictInt = Field(default=0, ge=0, le=MAX_OFFSET)
@@ -112,7 +157,13 @@ class Badge(Response):
     tier: str
     rule: str
     threshold: int | None
+    metric: str | None
+    requires: list[str]
     hidden: bool
+    starts_at: str | None
+    ends_at: str | None
+    label_key: str | None
+    description_key: str | None
 
 
 class Progress(Response):
@@ -120,10 +171,35 @@ class Progress(Response):
     target: int
 
 
-class ListedBadge(Badge):
+class Rarity(Response):
+    earned_count: int
+    earned_percent: float  # of every user the service has recorded anything for
+
+
+class CatalogBadge(Badge):
+    rarity: Rarity
+
+
+class ListedBadge(CatalogBadge):
     earned: bool
     earned_at: str | None
     progress: Progress | None
+
+
+class MilestoneBadge(Response):
+    id: str
+    name: str
+    icon: str
+    tier: str
+
+
+class Milestone(Response):
+    category: str
+    badge: MilestoneBadge
+    current: int
+    target: int
+    remaining: int
+    message: str
 
 
 class AwardResponse(Response):
@@ -136,6 +212,48 @@ class ListResponse(Response):
     badges: list[ListedBadge]
     earned_count: int
     total_count: int
+    next: list[Milestone]
+
+
+class ProgressResponse(Response):
+    milestones: list[Milestone]
+
+
+class TrackResponse(Response):
+    metric: str
+    total: int
+    distinct_count: int
+    awarded: list[str]
+    duplicate: bool
+
+
+class CheckBadgesResponse(Response):
+    awarded: list[str]
+    revoked: int
+
+
+class BatchResponse(Response):
+    awarded_count: int
+    revoked_count: int
+
+
+class LevelInfo(Response):
+    id: str
+    name: str
+    description: str
+
+
+class LevelStep(Response):
+    metric: str
+    required: int
+    current: int
+    remaining: int
+
+
+class LevelStatusResponse(Response):
+    level: LevelInfo
+    achieved: bool
+    steps: list[LevelStep]
 
 
 class StreakResponse(Response):
@@ -196,5 +314,5 @@ class Provider(Response):
 
 
 class CatalogResponse(Response):
-    badges: list[Badge]
+    badges: list[CatalogBadge]
     providers: list[Provider]

@@ -14,16 +14,32 @@ class Rule(StrEnum):
     STREAK = "streak"  # longest activity streak >= threshold days
     QUIZ_DISTINCT = "quiz_distinct"  # correct on >= threshold distinct active providers
     QUIZ_ALL = "quiz_all"  # correct on every active provider
+    METRIC = "metric"  # the user's total of metric >= threshold
+    DISTINCT = "distinct"  # distinct items tracked for metric >= threshold
+    ALL_OF = "all_of"  # every badge in requires earned
     CLIENT = "client"  # awarded on the client's word (a share)
     MANUAL = "manual"  # awarded by a service caller only
 
     @property
     def needs_threshold(self) -> bool:
-        return self in (Rule.STREAK, Rule.QUIZ_DISTINCT)
+        return self in (Rule.STREAK, Rule.QUIZ_DISTINCT, Rule.METRIC, Rule.DISTINCT)
+
+    @property
+    def needs_metric(self) -> bool:
+        return self in (Rule.METRIC, Rule.DISTINCT)
+
+    @property
+    def needs_requires(self) -> bool:
+        return self is Rule.ALL_OF
 
     @property
     def client_awardable(self) -> bool:
         return self is Rule.CLIENT
+
+    @property
+    def automatic(self) -> bool:
+        """Evaluated by the server's rules; only these may be revoked when no longer met."""
+        return self not in (Rule.CLIENT, Rule.MANUAL)
 
 
 class Tier(StrEnum):

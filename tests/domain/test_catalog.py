@@ -1,12 +1,59 @@
-"""The catalog file: the shipped v1 catalog is valid, and mistakes are named, not synced."""
+"""The catalog file: the shipped catalogs are valid, and mistakes are named, not synced."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 import pytest
 
-from badges.catalog import CatalogError, load_catalog, parse_catalog
-from badges.rules import Rule
-from tests.conftest import BADGE_FIELDS, CATALOG_BADGES
+from badges.catalog import (
+    CATALOGS_DIR,
+    DEFAULT_CATALOG,
+    CatalogError,
+    Requirement,
+    load_catalog,
+    parse_catalog,
+)
+from badges.rules import Rule, Tier
+from tests.conftest import CATALOG_BADGES
+
+DEVSPACE = CATALOGS_DIR / "devspace.toml"
+BUSINESS = CATALOGS_DIR / "business.toml"
+SHIPPED = sorted(CATALOGS_DIR.glob("*.toml"))
+
+# What badges.sync_catalog reads of each entry: the SQL is written against exactly these keys.
+BADGE_KEYS = {
+    "id",
+    "name",
+    "description",
+    "icon",
+    "category",
+    "tier",
+    "rule",
+    "threshold",
+    "metric",
+    "requires",
+    "hidden",
+    "sort_order",
+    "auto_revoke",
+    "enabled",
+    "starts_at",
+    "ends_at",
+    "label_key",
+    "description_key",
+}
+PROVIDER_KEYS = {"id", "name", "sort_order"}
+METRIC_KEYS = {
+    "id",
+    "name",
+    "description",
+    "unit",
+    "unit_one",
+    "user_trackable",
+    "user_max_amount",
+}
+LEVEL_KEYS = {"id", "name", "description", "sort_order", "requirements"}
 
 
 def test_the_shipped_catalog_has_the_v1_badges_and_at_least_five_providers():
@@ -16,16 +63,211 @@ def test_the_shipped_catalog_has_the_v1_badges_and_at_least_five_providers():
     assert len(catalog.providers) >= 5
     assert not any(b.hidden for b in catalog.badges)
     assert [b.id for b in catalog.badges if b.rule.client_awardable] == ["social_sharer"]
+    assert (catalog.metrics, catalog.levels) == ((), ())
 
 
 def test_sync_payload_carries_every_field_sync_catalog_reads():
-    badges, providers = load_catalog().sync_payload()
+    badges, _, metrics, levels = load_catalog(DEVSPACE).sync_payload()
+    _, default_providers, _, _ = load_catalog().sync_payload()
 
-    assert set(badges[0]) == BADGE_FIELDS | {"sort_order"}
-    assert set(providers[0]) == {"id", "name", "sort_order"}
+    assert all(set(b) == BADGE_KEYS for b in badges)
+    assert set(default_providers[0]) == PROVIDER_KEYS
+    assert all(set(m) == METRIC_KEYS for m in metrics)
+    assert all(set(lv) == LEVEL_KEYS for lv in levels)
+    assert all(set(r) == {"metric", "count"} for lv in levels for r in lv["requirements"])
+
+
+def test_the_catalogs_dir_holds_the_default_and_both_examples():
+    assert DEFAULT_CATALOG.parent == CATALOGS_DIR
+    assert {DEFAULT_CATALOG, DEVSPACE, BUSINESS} <= set(SHIPPED)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_every_shipped_catalog_loads_and_its_payload_survives_json(path):
+    payload = load_catalog(path).sync_payload()
+
+    assert json.loads(json.dumps(payload)) == [list(part) for part in payload]
+
+
+# Each progression path of Dev-Space: its category, rule, metric and (badge, threshold) in order.
+DEVSPACE_PATHS = {
+    "builder": (
+        Rule.METRIC,
+        "project_created",
+        [
+            ("first_builder", 1),
+            ("project_rookie", 5),
+            ("project_enthusiast", 15),
+            ("project_pro", 30),
+            ("code_architect", 100),
+        ],
+    ),
+    "social": (
+        Rule.METRIC,
+        "interaction",
+        [
+            ("sociable_dev", 10),
+            ("social_freak", 100),
+            ("networking_master", 300),
+            ("community_icon", 1000),
+        ],
+    ),
+    "journey": (
+        Rule.METRIC,
+        "journey_entry",
+        [("first_log", 1), ("journey_starter", 10), ("storyteller", 50), ("journey_master", 100)],
+    ),
+    "collaboration": (
+        Rule.METRIC,
+        "contribution_approved",
+        [("team_spirit", 1), ("collab_guru", 10), ("open_source_ally", 30)],
+    ),
+    "consistency": (
+        Rule.STREAK,
+        None,
+        [("active_dev", 7), ("consistency_beast", 30), ("relentless_builder", 100)],
+    ),
+}
+TIER_ORDER = list(Tier)
+
+
+@pytest.mark.parametrize("category", DEVSPACE_PATHS)
+def test_each_devspace_path_climbs_its_thresholds_tiers_and_sort_order(category: str):
+    rule, metric, expected = DEVSPACE_PATHS[category]
+    path = sorted(
+        (b for b in load_catalog(DEVSPACE).badges if b.category == category),
+        key=lambda b: b.sort_order,
+    )
+
+    assert [(b.id, b.threshold) for b in path] == expected
+    assert {(b.rule, b.metric) for b in path} == {(rule, metric)}
+    tiers = [TIER_ORDER.index(b.tier) for b in path]
+    assert tiers == sorted(tiers)
+    assert (path[0].tier, len(set(tiers)) > 1) == (Tier.BRONZE, True)
+    assert all(b.icon and b.description and not b.hidden for b in path)
+
+
+def test_devspace_has_one_hidden_all_rounder_two_levels_and_no_providers():
+    catalog = load_catalog(DEVSPACE)
+    paths = {badge for _, _, badges in DEVSPACE_PATHS.values() for badge, _ in badges}
+    extra = [b for b in catalog.badges if b.id not in paths]
+
+    assert [(b.id, b.rule, b.category, b.hidden) for b in extra] == [
+        ("all_rounder", Rule.ALL_OF, "achievements", True)
+    ]
+    assert extra[0].requires == ("first_builder", "first_log", "team_spirit", "sociable_dev")
+    assert catalog.providers == ()
+    assert {lv.id: lv.requirements for lv in catalog.levels} == {
+        "newcomer": (Requirement("project_created", 1), Requirement("journey_entry", 1)),
+        "regular": (
+            Requirement("project_created", 5),
+            Requirement("interaction", 50),
+            Requirement("journey_entry", 10),
+        ),
+    }
+
+
+def test_devspace_lets_users_track_only_interactions_and_journey_entries():
+    metrics = load_catalog(DEVSPACE).metrics
+
+    assert {m.id for m in metrics} == {
+        "project_created",
+        "interaction",
+        "journey_entry",
+        "contribution_approved",
+    }
+    assert {m.id for m in metrics if m.user_trackable} == {"interaction", "journey_entry"}
+    assert all(m.unit and m.unit_one for m in metrics)
+
+
+def test_business_has_five_first_time_milestones_on_server_only_metrics():
+    catalog = load_catalog(BUSINESS)
+
+    assert {b.id: (b.rule, b.metric, b.threshold) for b in catalog.badges} == {
+        "projectCreated": (Rule.METRIC, "project_created", 1),
+        "firstActionCreated": (Rule.METRIC, "action_created", 1),
+        "firstApplicationCreated": (Rule.METRIC, "application_created", 1),
+        "firstProjectMemberInvite": (Rule.METRIC, "project_member_invited", 1),
+        "firstDataTypeCreated": (Rule.METRIC, "data_type_created", 1),
+    }
+    assert all(
+        (b.category, b.label_key, b.description_key)
+        == ("milestones", f"badges.{b.id}.label", f"badges.{b.id}.description")
+        for b in catalog.badges
+    )
+    assert not any(m.user_trackable for m in catalog.metrics)
+    assert (catalog.providers, catalog.levels) == ((), ())
+    assert next(b for b in catalog.badges if b.id == "projectCreated").name == "Project Created"
+
+
+SEASONAL = """
+[[metrics]]
+id = "pr_merged"
+name = "Merged pull requests"
+
+[[badges]]
+id = "hacktober"
+name = "Hacktober"
+rule = "metric"
+metric = "pr_merged"
+threshold = 4
+auto_revoke = true
+enabled = false
+starts_at = 2025-10-01T00:00:00Z
+ends_at = 2025-11-01T00:00:00+01:00
+label_key = "badges.hacktober.label"
+"""
+
+
+def test_a_seasonal_badge_carries_its_window_as_iso_8601_in_the_payload():
+    catalog = parse_catalog(SEASONAL)
+    [badge], _, [metric], _ = catalog.sync_payload()
+
+    assert catalog.badges[0].starts_at == datetime(2025, 10, 1, tzinfo=UTC)
+    assert badge | {"name": None} == {
+        "id": "hacktober",
+        "name": None,
+        "description": "",
+        "icon": "",
+        "category": "general",
+        "tier": "bronze",
+        "rule": "metric",
+        "threshold": 4,
+        "metric": "pr_merged",
+        "requires": [],
+        "hidden": False,
+        "sort_order": 0,
+        "auto_revoke": True,
+        "enabled": False,
+        "starts_at": "2025-10-01T00:00:00+00:00",
+        "ends_at": "2025-11-01T00:00:00+01:00",
+        "label_key": "badges.hacktober.label",
+        "description_key": None,
+    }
+    assert (type(badge["tier"]), type(badge["rule"])) == (str, str)
+    assert (metric["user_trackable"], metric["user_max_amount"]) == (False, 1)
 
 
 BADGE = '[[badges]]\nid = "b"\nname = "B"\nrule = "client"\n'
+METRIC = '[[metrics]]\nid = "m"\nname = "M"\n'
+ON_METRIC = METRIC + '[[badges]]\nid = "b"\nname = "B"\nrule = "metric"\nthreshold = 1\n'
+ALL_OF = '[[badges]]\nid = "a"\nname = "A"\nrule = "all_of"\n'
+LEVEL = '[[levels]]\nid = "l"\nname = "L"\n'
+
+
+def badge(**fields: str) -> str:
+    """A client badge b with these fields added, each written as TOML already."""
+    return BADGE + "".join(f"{key} = {value}\n" for key, value in fields.items())
+
+
+def test_a_distinct_badge_and_a_composite_of_it_parse():
+    text = ON_METRIC.replace('"metric"', '"distinct"') + 'metric = "m"\n'
+    text += ALL_OF + 'requires = ["b"]\nauto_revoke = true\n'
+
+    distinct, composite = parse_catalog(text).badges
+
+    assert (distinct.rule, distinct.metric, distinct.threshold) == (Rule.DISTINCT, "m", 1)
+    assert (composite.requires, composite.auto_revoke) == (("b",), True)
 
 
 @pytest.mark.parametrize(
@@ -42,6 +284,65 @@ BADGE = '[[badges]]\nid = "b"\nname = "B"\nrule = "client"\n'
         (BADGE + BADGE, "duplicate badge ids: b"),
         (BADGE + '[[providers]]\nid = "p"\nname = "P"\n' * 2, "duplicate provider ids: p"),
         ("badges = [", "test.toml: Invalid value"),
+        # metric and distinct rules
+        (ON_METRIC, "rule 'metric' needs metric"),
+        (METRIC + badge(metric='"m"'), "rule 'client' takes no metric"),
+        (ON_METRIC + 'metric = "nope"\n', "unknown metric 'nope'"),
+        (ON_METRIC.replace("threshold = 1\n", 'metric = "m"\n'), "needs threshold"),
+        # all_of
+        (ALL_OF, "rule 'all_of' needs requires"),
+        (badge(requires='["b"]'), "rule 'client' takes no requires"),
+        (BADGE + ALL_OF + 'requires = ["b", "b"]\n', "duplicate requires: b"),
+        (ALL_OF + 'requires = ["a"]\n', "requires itself"),
+        (ALL_OF + 'requires = ["ghost"]\n', "unknown badge 'ghost'"),
+        (
+            ALL_OF
+            + 'requires = ["c"]\n'
+            + '[[badges]]\nid = "c"\nname = "C"\nrule = "all_of"\nrequires = ["a"]\n',
+            "requires cycle: a -> c -> a",
+        ),
+        # the other new badge fields
+        (badge(auto_revoke="true"), "rule 'client' takes no auto_revoke"),
+        (badge(enabled='"no"'), r"badges\.0\.enabled\n"),
+        (badge(starts_at="2025-10-01T00:00:00"), r"starts_at\n.*time zone offset"),
+        (badge(ends_at="2025-10-01"), r"ends_at\n.*TOML datetime"),
+        (badge(starts_at='"2025-10-01T00:00:00Z"'), r"starts_at\n.*TOML datetime"),
+        (
+            badge(starts_at="2025-10-02T00:00:00Z", ends_at="2025-10-01T00:00:00Z"),
+            "starts_at must be before ends_at",
+        ),
+        (badge(label_key='""'), "label_key"),
+        (badge(description_key='"' + "k" * 201 + '"'), "description_key"),
+        # metrics
+        (BADGE + METRIC * 2, "duplicate metric ids: m"),
+        (BADGE + METRIC + "user_trackable = 1\n", "user_trackable"),
+        (BADGE + METRIC + "user_max_amount = 0\n", "user_max_amount"),
+        (BADGE + METRIC + "user_max_amount = 1001\n", "user_max_amount"),
+        (BADGE + METRIC + 'unit = "' + "u" * 65 + '"\n', r"metrics\.0\.unit\n"),
+        (BADGE + METRIC + "scope = 1\n", "scope"),
+        (BADGE + '[[metrics]]\nid = "m m"\nname = "M"\n', r"metrics\.0\.id\n"),
+        # levels
+        (
+            BADGE + METRIC + (LEVEL + 'requirements = [{metric = "m", count = 1}]\n') * 2,
+            "duplicate level ids: l",
+        ),
+        (
+            BADGE + LEVEL + 'requirements = [{metric = "ghost", count = 1}]\n',
+            "unknown metric 'ghost'",
+        ),
+        (BADGE + METRIC + LEVEL + "requirements = []\n", "requirements"),
+        (BADGE + METRIC + LEVEL, "requirements"),
+        (BADGE + METRIC + LEVEL + 'requirements = [{metric = "m", count = 0}]\n', "count"),
+        (BADGE + METRIC + LEVEL + 'requirements = [{metric = "m", count = "1"}]\n', "count"),
+        (
+            BADGE
+            + METRIC
+            + LEVEL
+            + 'requirements = [{metric = "m", count = 1}, {metric = "m", count = 2}]\n',
+            "requires a metric twice: m",
+        ),
+        (BADGE + METRIC + LEVEL + 'requirements = [{metric = "m", count = 1, each = 1}]\n', "each"),
+        (BADGE + "[extras]\n", "extras"),
     ],
 )
 def test_an_invalid_catalog_is_rejected_with_the_problem_named(text: str, problem: str):
@@ -55,14 +356,34 @@ def test_a_missing_catalog_file_is_a_catalog_error(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("rule", "needs_threshold", "client"),
+    ("rule", "threshold", "metric", "requires", "client", "automatic"),
     [
-        (Rule.STREAK, True, False),
-        (Rule.QUIZ_DISTINCT, True, False),
-        (Rule.QUIZ_ALL, False, False),
-        (Rule.CLIENT, False, True),
-        (Rule.MANUAL, False, False),
+        (Rule.STREAK, True, False, False, False, True),
+        (Rule.QUIZ_DISTINCT, True, False, False, False, True),
+        (Rule.QUIZ_ALL, False, False, False, False, True),
+        (Rule.METRIC, True, True, False, False, True),
+        (Rule.DISTINCT, True, True, False, False, True),
+        (Rule.ALL_OF, False, False, True, False, True),
+        (Rule.CLIENT, False, False, False, True, False),
+        (Rule.MANUAL, False, False, False, False, False),
     ],
 )
-def test_each_rule_says_what_it_needs(rule: Rule, needs_threshold: bool, client: bool):
-    assert (rule.needs_threshold, rule.client_awardable) == (needs_threshold, client)
+def test_each_rule_says_what_it_needs(
+    rule: Rule, threshold: bool, metric: bool, requires: bool, client: bool, automatic: bool
+):
+    needs = (rule.needs_threshold, rule.needs_metric, rule.needs_requires)
+    assert needs == (threshold, metric, requires)
+    assert (rule.client_awardable, rule.automatic) == (client, automatic)
+
+
+def test_every_rule_is_in_the_table_above():
+    assert {r.value for r in Rule} == {
+        "streak",
+        "quiz_distinct",
+        "quiz_all",
+        "metric",
+        "distinct",
+        "all_of",
+        "client",
+        "manual",
+    }

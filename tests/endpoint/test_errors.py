@@ -158,6 +158,8 @@ def test_a_user_naming_another_user_is_forbidden_on_every_action(api: Api, actio
         provider_id="openai",
         quiz_correct=True,
         reason="r",
+        metric="interaction",
+        level="newcomer",
     )
 
     assert_error(answer, 403, "forbidden")

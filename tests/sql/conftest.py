@@ -90,4 +90,4 @@ def iso_conn(iso_url: str) -> Iterator[Conn]:
 @pytest.fixture
 def catalog_payload() -> Callable[[], tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
     """Factory: a fresh copy of the v1 catalog's sync_catalog arguments, to edit and sync."""
-    return lambda: load_catalog().sync_payload()
+    return lambda: load_catalog().sync_payload()[:2]  # v1 declares no metrics and no levels

@@ -31,6 +31,9 @@ def with_changes(items: list[dict[str, Any]], item_id: str, **changes: Any) -> l
     return [i | changes if i["id"] == item_id else i for i in items]
 
 
+# v1 declares no metrics and no levels.
+NO_METRICS = {"metrics": 0, "levels": 0}
+
 NEW_BADGE = {"id": "early_bird", "name": "Early Bird", "rule": "manual"}
 NEW_PROVIDER = {"id": "cohere", "name": "Cohere", "sort_order": 60}
 
@@ -79,13 +82,13 @@ def test_syncing_reports_the_rows_changed_and_then_nothing_the_second_time(
 ):
     change, changed, badges, providers = EDITS[edit]
     payload = change(v1)
-    edits_db.sync_catalog(*v1)  # back to v1, whatever the previous edit was
+    edits_db.sync_catalog(*v1, [], [])  # back to v1, whatever the previous edit was
 
-    first = edits_db.sync_catalog(*payload)
-    second = edits_db.sync_catalog(*payload)
+    first = edits_db.sync_catalog(*payload, [], [])
+    second = edits_db.sync_catalog(*payload, [], [])
 
-    assert first == {"changed": changed, "badges": badges, "providers": providers}
-    assert second == {"changed": 0, "badges": badges, "providers": providers}
+    assert first == {"changed": changed, "badges": badges, "providers": providers} | NO_METRICS
+    assert second == {"changed": 0, "badges": badges, "providers": providers} | NO_METRICS
 
 
 def test_a_removed_badge_is_disabled_not_deleted_and_its_awards_stay(
@@ -93,7 +96,7 @@ def test_a_removed_badge_is_disabled_not_deleted_and_its_awards_stay(
 ):
     iso_db.award_badge(user, "social_sharer", client=True)
 
-    iso_db.sync_catalog(without(v1[0], "social_sharer"), v1[1])
+    iso_db.sync_catalog(without(v1[0], "social_sharer"), v1[1], [], [])
 
     assert rows(iso_conn, "select enabled from badges.definitions where id = 'social_sharer'") == [
         (False,)
@@ -112,9 +115,9 @@ def test_a_removed_badge_is_disabled_not_deleted_and_its_awards_stay(
 def test_a_badge_back_in_the_catalog_is_enabled_again(
     iso_db: BadgesDb, iso_conn: Conn, v1: Payload, user: UUID
 ):
-    iso_db.sync_catalog(without(v1[0], "social_sharer"), v1[1])
+    iso_db.sync_catalog(without(v1[0], "social_sharer"), v1[1], [], [])
 
-    assert iso_db.sync_catalog(*v1)["changed"] == 1
+    assert iso_db.sync_catalog(*v1, [], [])["changed"] == 1
     assert rows(iso_conn, "select enabled from badges.definitions where id = 'social_sharer'") == [
         (True,)
     ]
@@ -124,7 +127,7 @@ def test_a_badge_back_in_the_catalog_is_enabled_again(
 def test_a_changed_name_is_updated(iso_db: BadgesDb, iso_conn: Conn, v1: Payload):
     before = rows(iso_conn, "select updated_at from badges.definitions where id = 'streak_3d'")
 
-    iso_db.sync_catalog(with_changes(v1[0], "streak_3d", name="Three in a row"), v1[1])
+    iso_db.sync_catalog(with_changes(v1[0], "streak_3d", name="Three in a row"), v1[1], [], [])
 
     assert rows(
         iso_conn,
@@ -140,7 +143,7 @@ def test_missing_providers_are_deactivated_not_deleted(
 ):
     iso_db.record_score(user, "mistral", True)
 
-    result = iso_db.sync_catalog(v1[0], without(v1[1], "mistral"))
+    result = iso_db.sync_catalog(v1[0], without(v1[1], "mistral"), [], [])
 
     assert result["providers"] == 4
     assert rows(iso_conn, "select active from badges.quiz_providers where id = 'mistral'") == [
@@ -164,7 +167,7 @@ def test_an_unchanged_sync_leaves_updated_at_alone(iso_db: BadgesDb, iso_conn: C
     )
     before = rows(iso_conn, query)
 
-    iso_db.sync_catalog(*v1)
+    iso_db.sync_catalog(*v1, [], [])
 
     assert rows(iso_conn, query) == before
 
@@ -174,12 +177,12 @@ def test_an_unchanged_sync_leaves_updated_at_alone(iso_db: BadgesDb, iso_conn: C
     [(None, []), ([], None), ({"id": "x"}, []), ([], "openai")],
     ids=["null badges", "null providers", "object", "string"],
 )
-def test_a_payload_that_is_not_two_arrays_is_refused_and_disables_nothing(
+def test_a_payload_that_is_not_arrays_is_refused_and_disables_nothing(
     db: BadgesDb, conn: Conn, badges: Any, providers: Any
 ):
     """A null payload would otherwise disable every badge of a live app."""
     with pytest.raises(InvalidRequest):
-        db.sync_catalog(badges, providers)
+        db.sync_catalog(badges, providers, [], [])
 
     assert rows(conn, "select count(*) from badges.definitions where enabled")[0][0] == 6
 
@@ -188,4 +191,4 @@ def test_a_tier_outside_the_four_is_refused_by_the_table(iso_db: BadgesDb, catal
     badges, providers = catalog_payload()
 
     with pytest.raises(InvalidRequest):
-        iso_db.sync_catalog(with_changes(badges, "streak_3d", tier="platinum"), providers)
+        iso_db.sync_catalog(with_changes(badges, "streak_3d", tier="platinum"), providers, [], [])

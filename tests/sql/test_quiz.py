@@ -126,7 +126,7 @@ def test_inactive_provider_raises_unknown_provider_and_no_longer_counts(
     """A deactivated provider cannot be scored, and quiz_all then needs only the active ones."""
     iso_db.record_score(user, "mistral", True)
     badges, providers = catalog_payload()
-    iso_db.sync_catalog(badges, [p for p in providers if p["id"] != "mistral"])
+    iso_db.sync_catalog(badges, [p for p in providers if p["id"] != "mistral"], [], [])
 
     with pytest.raises(UnknownProvider):
         iso_db.record_score(user, "mistral", True)
@@ -145,11 +145,13 @@ def test_check_quiz_master_awards_quiz_badges_added_after_they_were_reached(
     catalog_payload: Callable[[], tuple[list[dict[str, Any]], list[dict[str, Any]]]],
 ):
     badges, providers = catalog_payload()
-    iso_db.sync_catalog([b for b in badges if not b["id"].startswith("quiz_master")], providers)
+    iso_db.sync_catalog(
+        [b for b in badges if not b["id"].startswith("quiz_master")], providers, [], []
+    )
     assert [r["awarded"] for r in score_all(iso_db, user, [(p, True) for p in PROVIDERS])] == [
         [] for _ in PROVIDERS
     ]
-    iso_db.sync_catalog(badges, providers)
+    iso_db.sync_catalog(badges, providers, [], [])
 
     assert iso_db.check_quiz_master(user) == {
         "correct_providers": 5,

@@ -19,7 +19,8 @@ from uuid import UUID, uuid4
 import pytest
 from psycopg import errors, sql
 
-from badges.store.db import BadgesDb
+from badges.catalog import load_catalog
+from badges.store.db import BadgesDb, MetricEvent
 from tests.sql.conftest import Conn, rows
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "supabase" / "migrations"
@@ -36,12 +37,19 @@ FUNCTIONS = sorted({name for name, returns in _FUNCTION_HEADERS if returns.lower
 PER_USER_TABLES = [
     "activity_days",
     "awards",
+    "metric_events",
+    "metric_items",
+    "metric_totals",
     "notifications",
     "quiz_scores",
     "streaks",
     "user_stats",
 ]
-SERVICE_ONLY_TABLES = ["rate_limits", "revocations"]
+SERVICE_ONLY_TABLES = ["rarity_counts", "rate_limits", "revocations", "users"]
+# The trigger functions apps attach to their own tables: they must write badges tables while the
+# app's client role writes the app's table. Nobody can call them (they are trigger functions and
+# no client role may attach them); every other function runs with its caller's rights.
+TABLE_TRIGGERS = ["track_change", "track_insert", "track_set", "track_true"]
 CLIENT_ROLES = ["anon", "authenticated"]
 
 
@@ -145,9 +153,12 @@ def test_per_user_tables_are_the_client_readable_tables_with_a_user_id(conn: Con
 def two_users(db: BadgesDb) -> tuple[UUID, UUID]:
     """Two users with a row in every per-user table (and the shared database has many more)."""
     users = (uuid4(), uuid4())
+    badges, providers = load_catalog().sync_payload()[:2]
+    db.sync_catalog(badges, providers, [{"id": "probe", "name": "Probe"}], [])  # v1 + a metric
     for u in users:
         db.award_badge(u, "social_sharer", client=True)
         db.record_score(u, "openai", True)
+        db.track(u, MetricEvent("probe", item="x", idempotency_key="k"), client=False)
     return users
 
 
@@ -265,7 +276,7 @@ SERVICE_CALLS: dict[str, str] = {
         "(select jsonb_agg(to_jsonb(d) - 'enabled' - 'updated_at') from badges.definitions d"
         "  where d.enabled),"
         "(select jsonb_agg(to_jsonb(p) - 'active' - 'updated_at') from badges.quiz_providers p"
-        "  where p.active))"
+        "  where p.active), '[]', '[]')"
     ),
 }
 
@@ -327,14 +338,24 @@ def test_every_function_pins_an_empty_search_path(conn: Conn, schema: str):
     assert [name for name, config in functions if 'search_path=""' not in (config or [])] == []
 
 
-def test_no_function_is_security_definer(conn: Conn):
-    assert (
-        rows(
-            conn,
-            "select proname from pg_proc where pronamespace = 'badges'::regnamespace and prosecdef",
-        )
-        == []
+def test_only_the_app_table_triggers_are_security_definer(conn: Conn):
+    definers = rows(
+        conn,
+        "select proname, prorettype = 'trigger'::regtype from pg_proc"
+        " where pronamespace = 'badges'::regnamespace and prosecdef order by proname",
     )
+    assert definers == [(name, True) for name in TABLE_TRIGGERS]
+
+
+@pytest.mark.parametrize("function", TABLE_TRIGGERS)
+@pytest.mark.parametrize("role", CLIENT_ROLES)
+def test_clients_cannot_attach_the_table_triggers(conn: Conn, role: str, function: str):
+    assert rows(
+        conn,
+        "select has_function_privilege(%s, %s, 'execute')",
+        role,
+        f"badges.{function}()",
+    ) == [(False,)]
 
 
 def test_public_may_execute_no_function_in_badges(conn: Conn):

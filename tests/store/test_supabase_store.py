@@ -32,7 +32,7 @@ from badges.errors import (
 )
 from badges.settings import Settings
 from badges.store import make_store
-from badges.store.db import BadgesDb
+from badges.store.db import BadgesDb, MetricEvent
 from badges.store.supabase import SupabaseStore
 
 URL = "https://abcdefghijklmnop.supabase.co"
@@ -120,8 +120,17 @@ SAMPLES: dict[str, Sample] = {
     "score_leaderboard": Sample("score_leaderboard", (USER, 5, 20)),
     "take_rate_token": Sample("take_rate_token", (USER, "award", 40, 60), reply=39.5),
     "sync_catalog": Sample(
-        "sync_catalog", ([{"id": "streak_3d", "rule": "streak"}], [{"id": "openai"}])
+        "sync_catalog", ([{"id": "streak_3d", "rule": "streak"}], [{"id": "openai"}], [], [])
     ),
+    "track": Sample(
+        "track", (USER, MetricEvent("interaction", 2, "post-1", "k-1")), {"client": True}
+    ),
+    "check_badges": Sample("check_badges", (USER,)),
+    "check_badges_all": Sample(
+        "check_badges_all", ("first_log",), {"notify": False, "revoke": True}
+    ),
+    "progress": Sample("progress", (USER,)),
+    "level_status": Sample("level_status", (USER, "newcomer")),
 }
 
 
@@ -172,6 +181,8 @@ def test_each_method_posts_one_rpc_to_its_sql_function_with_every_parameter_and_
             {
                 "p_badges": [{"id": "streak_3d", "rule": "streak"}],
                 "p_providers": [{"id": "openai"}],
+                "p_metrics": [],
+                "p_levels": [],
             },
         ),
     ],

@@ -6,6 +6,8 @@ same calls. Every method is one call of one SQL function: one transaction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -13,6 +15,17 @@ from badges.errors import Internal
 from badges.store import Store
 
 JsonObject = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MetricEvent:
+    """One `track` call's event: what to add to which metric, and how to recognise a repeat."""
+
+    metric: str
+    amount: int = 1
+    item: str | None = None
+    idempotency_key: str | None = None
+    occurred_at: datetime | None = None  # service callers only: dates the event and its awards
 
 
 class BadgesDb:
@@ -88,10 +101,51 @@ class BadgesDb:
             )
         )
 
-    def sync_catalog(self, badges: list[JsonObject], providers: list[JsonObject]) -> JsonObject:
-        return self._object("sync_catalog", p_badges=badges, p_providers=providers)
+    def track(self, user_id: UUID, event: MetricEvent, *, client: bool) -> JsonObject:
+        return self._object(
+            "track",
+            p_user_id=user_id,
+            p_metric=event.metric,
+            p_amount=event.amount,
+            p_client=client,
+            p_item=event.item,
+            p_idempotency_key=event.idempotency_key,
+            p_at=event.occurred_at,
+        )
+
+    def check_badges(self, user_id: UUID) -> JsonObject:
+        return self._object("check_badges", p_user_id=user_id)
+
+    def check_badges_all(self, badge_id: str | None, *, notify: bool, revoke: bool) -> JsonObject:
+        return self._object(
+            "check_badges_all", p_badge_id=badge_id, p_notify=notify, p_revoke=revoke
+        )
+
+    def progress(self, user_id: UUID) -> JsonObject:
+        return self._object("progress", p_user_id=user_id)
+
+    def level_status(self, user_id: UUID, level: str) -> JsonObject:
+        return self._object("level_status", p_user_id=user_id, p_level=level)
+
+    def sync_catalog(
+        self,
+        badges: list[JsonObject],
+        providers: list[JsonObject],
+        metrics: list[JsonObject],
+        levels: list[JsonObject],
+    ) -> JsonObject:
+        return self._object(
+            "sync_catalog",
+            p_badges=badges,
+            p_providers=providers,
+            p_metrics=metrics,
+            p_levels=levels,
+        )
 
 
 def _wire(value: Any) -> Any:
-    """Parameters travel as JSON (PostgREST) or typed values (psycopg): UUIDs as strings."""
+    """Parameters travel as JSON (PostgREST) or typed values (psycopg): UUIDs and datetimes as
+    strings (ISO 8601, which both PostgREST and PostgreSQL read as timestamptz)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
     return str(value) if isinstance(value, UUID) else value

@@ -6,12 +6,16 @@ from __future__ import annotations
 import logging
 
 from badges.errors import (
+    BadgeInactive,
     BadgesError,
     Forbidden,
+    IdempotencyConflict,
     Internal,
     InvalidRequest,
     Unavailable,
     UnknownBadge,
+    UnknownLevel,
+    UnknownMetric,
     UnknownProvider,
 )
 
@@ -26,6 +30,10 @@ ERRORS_BY_SQLSTATE: dict[str, type[BadgesError]] = {
     "BD002": UnknownProvider,
     "BD003": Forbidden,
     "BD004": InvalidRequest,
+    "BD005": UnknownMetric,
+    "BD006": BadgeInactive,
+    "BD007": UnknownLevel,
+    "BD008": IdempotencyConflict,
     # Bad values that got past validation: still the caller's input, never a 500.
     "22001": InvalidRequest,  # string_data_right_truncation
     "22003": InvalidRequest,  # numeric_value_out_of_range

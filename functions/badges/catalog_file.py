@@ -1,0 +1,214 @@
+"""The catalog file's schema: what may be written in it, checked entry by entry and across
+entries. Pure; badges.catalog turns a valid file into the domain definitions.
+
+Every model forbids unknown keys: a misspelt field is an error, not a silently ignored line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
+
+from badges.rules import Rule, Tier
+
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+I18nKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+def _offset_datetime(value: object) -> object:
+    # A string that looks like a date is refused rather than parsed: in TOML it is a quoting
+    # mistake. A local time is a different instant on every server; the window must not be.
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise ValueError("must be a TOML datetime with a time zone offset: 2025-10-01T00:00:00Z")
+    return value
+
+
+OffsetDatetime = Annotated[datetime, BeforeValidator(_offset_datetime)]
+
+
+def _check_needs(rule: Rule, field: str, *, needed: bool, given: bool) -> None:
+    if needed != given:
+        need = "needs" if needed else "takes no"
+        raise ValueError(f"rule {rule.value!r} {need} {field}")
+
+
+def _duplicates(ids: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    dupes: set[str] = set()
+    for i in ids:
+        (dupes if i in seen else seen).add(i)
+    return sorted(dupes)
+
+
+class Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BadgeEntry(Entry):
+    id: Id
+    name: Name
+    rule: Rule
+    description: str = Field(default="", max_length=1000)
+    icon: str = Field(default="", max_length=200)
+    category: str = Field(default="general", min_length=1, max_length=64)
+    tier: Tier = Tier.BRONZE
+    threshold: StrictInt | None = Field(default=None, gt=0)
+    metric: Id | None = None
+    requires: list[Id] = Field(default_factory=list)
+    hidden: StrictBool = False
+    sort_order: StrictInt = 0
+    auto_revoke: StrictBool = False
+    enabled: StrictBool = True
+    starts_at: OffsetDatetime | None = None
+    ends_at: OffsetDatetime | None = None
+    label_key: I18nKey | None = None
+    description_key: I18nKey | None = None
+
+    @model_validator(mode="after")
+    def _fields_match_rule(self) -> BadgeEntry:
+        rule = self.rule
+        _check_needs(
+            rule, "threshold", needed=rule.needs_threshold, given=self.threshold is not None
+        )
+        _check_needs(rule, "metric", needed=rule.needs_metric, given=self.metric is not None)
+        _check_needs(rule, "requires", needed=rule.needs_requires, given=bool(self.requires))
+        if self.auto_revoke and not rule.automatic:
+            # Only a rule the server evaluates can tell that a badge is no longer deserved.
+            raise ValueError(f"rule {rule.value!r} takes no auto_revoke (not evaluated by rules)")
+        return self
+
+    @model_validator(mode="after")
+    def _requires_is_a_set_of_others(self) -> BadgeEntry:
+        dupes = _duplicates(self.requires)
+        if dupes:
+            raise ValueError(f"duplicate requires: {', '.join(dupes)}")
+        if self.id in self.requires:
+            raise ValueError(f"badge {self.id!r} requires itself")
+        return self
+
+    @model_validator(mode="after")
+    def _window_is_ordered(self) -> BadgeEntry:
+        if (
+            self.starts_at is not None
+            and self.ends_at is not None
+            and self.starts_at >= self.ends_at
+        ):
+            raise ValueError("starts_at must be before ends_at")
+        return self
+
+
+class ProviderEntry(Entry):
+    id: Id
+    name: Name
+    sort_order: StrictInt = 0
+
+
+class MetricEntry(Entry):
+    id: Id
+    name: Name
+    description: str = Field(default="", max_length=1000)
+    unit: str = Field(default="", max_length=64)  # plural, as in "3 more projects"
+    unit_one: str = Field(default="", max_length=64)  # singular, as in "1 more project"
+    # Off by default: a metric a user could raise with their own token is a badge they could
+    # award themselves, so self-tracking is opted into per metric, and bounded per call.
+    user_trackable: StrictBool = False
+    user_max_amount: StrictInt = Field(default=1, ge=1, le=1000)
+
+
+class RequirementEntry(Entry):
+    metric: Id
+    count: StrictInt = Field(gt=0)
+
+
+class LevelEntry(Entry):
+    id: Id
+    name: Name
+    description: str = Field(default="", max_length=1000)
+    sort_order: StrictInt = 0
+    requirements: list[RequirementEntry] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _each_metric_once(self) -> LevelEntry:
+        dupes = _duplicates(r.metric for r in self.requirements)
+        if dupes:
+            raise ValueError(f"level {self.id!r} requires a metric twice: {', '.join(dupes)}")
+        return self
+
+
+class CatalogFile(Entry):
+    badges: list[BadgeEntry] = Field(min_length=1)
+    providers: list[ProviderEntry] = Field(default_factory=list)
+    metrics: list[MetricEntry] = Field(default_factory=list)
+    levels: list[LevelEntry] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _ids_are_unique(self) -> CatalogFile:
+        for kind, ids in (
+            ("badge", [b.id for b in self.badges]),
+            ("provider", [p.id for p in self.providers]),
+            ("metric", [m.id for m in self.metrics]),
+            ("level", [lv.id for lv in self.levels]),
+        ):
+            dupes = _duplicates(ids)
+            if dupes:
+                raise ValueError(f"duplicate {kind} ids: {', '.join(dupes)}")
+        return self
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> CatalogFile:
+        metrics = {m.id for m in self.metrics}
+        badges = {b.id for b in self.badges}
+        for badge in self.badges:
+            if badge.metric is not None and badge.metric not in metrics:
+                raise ValueError(f"badge {badge.id!r}: unknown metric {badge.metric!r}")
+            for required in badge.requires:
+                if required not in badges:
+                    raise ValueError(f"badge {badge.id!r} requires unknown badge {required!r}")
+        for level in self.levels:
+            for requirement in level.requirements:
+                if requirement.metric not in metrics:
+                    raise ValueError(f"level {level.id!r}: unknown metric {requirement.metric!r}")
+        # A cycle would make every badge on it unearnable: each waits for the next.
+        cycle = _find_cycle({b.id: b.requires for b in self.badges})
+        if cycle:
+            raise ValueError(f"requires cycle: {' -> '.join(cycle)}")
+        return self
+
+
+def _find_cycle(graph: Mapping[str, Sequence[str]]) -> list[str] | None:
+    """A path a -> ... -> a through the graph, or None if it is acyclic."""
+    done: set[str] = set()
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        if node in path:
+            return [*path[path.index(node) :], node]
+        if node in done:
+            return None
+        path.append(node)
+        for successor in graph.get(node, ()):
+            cycle = visit(successor)
+            if cycle:
+                return cycle
+        path.pop()
+        done.add(node)
+        return None
+
+    for node in graph:
+        cycle = visit(node)
+        if cycle:
+            return cycle
+    return None

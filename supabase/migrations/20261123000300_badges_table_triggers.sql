@@ -1,0 +1,170 @@
+/**
+ * Trigger functions an app attaches to its own tables, so that writes count toward a metric
+ * (and award what the new total reaches) in the app's own transaction, without calling the
+ * badges function. The counted user is the row's owner column (default user_id).
+ *
+ *   create trigger count_projects after insert or delete on public.projects
+ *     for each row execute function badges.track_insert('project_created', 'owner_id');
+ *
+ *   track_insert(metric [, user_column])           +1 per inserted row, -1 per deleted row
+ *   track_change(metric, column [, user_column])   +1 per update that changes column
+ *   track_set(metric, column [, user_column [, key_column]])
+ *                                                  +1 when column goes NULL -> value, once per row
+ *   track_true(metric, column [, user_column [, key_column]])
+ *                                                  +1 when column goes false/NULL -> true, once per row
+ *
+ * The "once per row" variants remember the row (by key_column, default id) with an idempotency
+ * key, so setting, clearing and setting the column again counts once.
+ *
+ * They are SECURITY DEFINER because the app's clients (role authenticated) write the app's
+ * tables but may not write badges tables; they take no input but the row and their trigger
+ * arguments, pin search_path = '' and are executable by no client role, so no client can attach
+ * them to a table of its own.
+ */
+
+/** The value of column p_column in a row, or BD004 naming the trigger when there is none. */
+create or replace function badges.row_value(p_row jsonb, p_column text, p_trigger text)
+returns jsonb
+language plpgsql immutable
+set search_path = ''
+as $$
+begin
+  if not p_row ? p_column then
+    raise exception using errcode = 'BD004', message = 'trigger names a missing column',
+      detail = pg_catalog.format('Trigger %s: the row has no column %L.', p_trigger, p_column);
+  end if;
+  return p_row -> p_column;
+end;
+$$;
+revoke execute on function badges.row_value(jsonb, text, text) from public, anon, authenticated;
+grant execute on function badges.row_value(jsonb, text, text) to service_role;
+
+/**
+ * Count p_amount of p_metric for the owner of p_row (column p_user_column; a row without an
+ * owner counts for nobody). p_key_column, when given, makes the count once per row.
+ */
+create or replace function badges.count_row(
+  p_row jsonb, p_metric text, p_user_column text, p_amount integer, p_key_column text,
+  p_trigger text, p_table text)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_user uuid := (badges.row_value(p_row, p_user_column, p_trigger) ->> 0)::uuid;
+  v_key text;
+begin
+  if not exists (select 1 from badges.metrics where id = p_metric) then
+    raise exception using errcode = 'BD005', message = 'unknown metric',
+      detail = pg_catalog.format('Trigger %s counts %L, which no catalog declares.',
+                                 p_trigger, p_metric);
+  end if;
+  if v_user is null then
+    return;
+  end if;
+  if p_key_column is not null then
+    v_key := 'row:' || pg_catalog.md5(pg_catalog.concat_ws(':', p_metric, p_table, p_trigger,
+      badges.row_value(p_row, p_key_column, p_trigger)::text));
+  end if;
+  perform badges.lock_user(v_user);
+  perform badges.count_metric(v_user, p_metric, p_amount, null, v_key, null);
+end;
+$$;
+revoke execute on function badges.count_row(jsonb, text, text, integer, text, text, text)
+  from public, anon, authenticated;
+grant execute on function badges.count_row(jsonb, text, text, integer, text, text, text)
+  to service_role;
+
+/** +1 per inserted row, -1 per deleted row. Arguments: metric [, user_column = 'user_id']. */
+create or replace function badges.track_insert()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_table text := pg_catalog.format('%I.%I', tg_table_schema, tg_table_name);
+begin
+  if tg_op = 'INSERT' then
+    perform badges.count_row(pg_catalog.to_jsonb(new), tg_argv[0],
+      coalesce(tg_argv[1], 'user_id'), 1, null, tg_name, v_table);
+  elsif tg_op = 'DELETE' then
+    perform badges.count_row(pg_catalog.to_jsonb(old), tg_argv[0],
+      coalesce(tg_argv[1], 'user_id'), -1, null, tg_name, v_table);
+  end if;
+  return null;
+end;
+$$;
+revoke execute on function badges.track_insert() from public, anon, authenticated;
+
+/** +1 per update that changes the column. Arguments: metric, column [, user_column]. */
+create or replace function badges.track_change()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_new jsonb := pg_catalog.to_jsonb(new);
+begin
+  if tg_op = 'UPDATE' and badges.row_value(v_new, tg_argv[1], tg_name)
+       is distinct from badges.row_value(pg_catalog.to_jsonb(old), tg_argv[1], tg_name) then
+    perform badges.count_row(v_new, tg_argv[0], coalesce(tg_argv[2], 'user_id'), 1, null,
+      tg_name, pg_catalog.format('%I.%I', tg_table_schema, tg_table_name));
+  end if;
+  return null;
+end;
+$$;
+revoke execute on function badges.track_change() from public, anon, authenticated;
+
+/**
+ * +1 once per row when the column goes from NULL to a value (an insert with a value counts).
+ * Arguments: metric, column [, user_column [, key_column = 'id']].
+ */
+create or replace function badges.track_set()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_new jsonb := pg_catalog.to_jsonb(new);
+  v_was jsonb := case when tg_op = 'UPDATE'
+                   then badges.row_value(pg_catalog.to_jsonb(old), tg_argv[1], tg_name) end;
+begin
+  if pg_catalog.jsonb_typeof(badges.row_value(v_new, tg_argv[1], tg_name)) <> 'null'
+     and coalesce(pg_catalog.jsonb_typeof(v_was), 'null') = 'null' then
+    perform badges.count_row(v_new, tg_argv[0], coalesce(tg_argv[2], 'user_id'), 1,
+      coalesce(tg_argv[3], 'id'), tg_name,
+      pg_catalog.format('%I.%I', tg_table_schema, tg_table_name));
+  end if;
+  return null;
+end;
+$$;
+revoke execute on function badges.track_set() from public, anon, authenticated;
+
+/**
+ * +1 once per row when the boolean column becomes true (from false or NULL; an insert with true
+ * counts). Arguments: metric, column [, user_column [, key_column = 'id']].
+ */
+create or replace function badges.track_true()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_new jsonb := pg_catalog.to_jsonb(new);
+  v_was jsonb := case when tg_op = 'UPDATE'
+                   then badges.row_value(pg_catalog.to_jsonb(old), tg_argv[1], tg_name) end;
+begin
+  if badges.row_value(v_new, tg_argv[1], tg_name) = 'true'::jsonb
+     and v_was is distinct from 'true'::jsonb then
+    perform badges.count_row(v_new, tg_argv[0], coalesce(tg_argv[2], 'user_id'), 1,
+      coalesce(tg_argv[3], 'id'), tg_name,
+      pg_catalog.format('%I.%I', tg_table_schema, tg_table_name));
+  end if;
+  return null;
+end;
+$$;
+revoke execute on function badges.track_true() from public, anon, authenticated;
