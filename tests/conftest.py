@@ -20,12 +20,16 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from badges import devdb
-from badges.catalog import load_catalog
+from badges.catalog import CATALOGS_DIR, load_catalog
 from badges.migrate import migrate
 from badges.store.db import BadgesDb
 from badges.store.postgres import PostgresStore
 
 TEMPLATE_DB = "badges_test_template"
+
+# The shipped example catalogs (the template holds the v1 catalog, default.toml).
+DEVSPACE = CATALOGS_DIR / "devspace.toml"
+BUSINESS = CATALOGS_DIR / "business.toml"
 
 # The badges of the v1 catalog (supabase/catalogs/default.toml), in sort order.
 CATALOG_BADGES = (
@@ -87,12 +91,17 @@ def template_url(server_url: str) -> str:
     """A database with every migration applied and the v1 catalog synced: copied, never used."""
     url = _recreate(server_url, TEMPLATE_DB)
     migrate(url)
-    store = PostgresStore(url)
+    sync_catalog_file(url)
+    return url
+
+
+def sync_catalog_file(url: str, path: Path | None = None) -> None:
+    """Write a catalog file (default: the v1 catalog) into the database at url."""
+    store = PostgresStore(url, pool_size=1)
     try:
-        BadgesDb(store).sync_catalog(*load_catalog().sync_payload())
+        BadgesDb(store).sync_catalog(*load_catalog(path).sync_payload())
     finally:
         store.close()
-    return url
 
 
 @pytest.fixture(scope="session")
@@ -117,6 +126,37 @@ def make_database(server_url: str, template_url: str) -> Iterator[Callable[[], s
 def database_url(make_database: Callable[[], str]) -> str:
     """The shared test database: tests keep apart by using fresh user ids."""
     return make_database()
+
+
+@pytest.fixture(scope="session")
+def make_catalog_database(make_database: Callable[[], str]) -> Callable[[Path], str]:
+    """Factory: a new database with the given catalog file synced over the v1 one."""
+
+    def make(path: Path) -> str:
+        url = make_database()
+        sync_catalog_file(url, path)
+        return url
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def devspace_url(make_catalog_database: Callable[[Path], str]) -> str:
+    """A database shared by the tests of the Dev-Space catalog (fresh user ids keep them apart)."""
+    return make_catalog_database(DEVSPACE)
+
+
+@pytest.fixture(scope="session")
+def devspace_db(devspace_url: str) -> Iterator[BadgesDb]:
+    store = PostgresStore(devspace_url)
+    yield BadgesDb(store)
+    store.close()
+
+
+@pytest.fixture
+def devspace_conn(devspace_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    with psycopg.connect(devspace_url, autocommit=True) as c:
+        yield c
 
 
 @pytest.fixture

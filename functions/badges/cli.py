@@ -1,4 +1,4 @@
-"""The `badges` command: serve, migrate, sync-catalog, check-streaks, token.
+"""The `badges` command: serve, migrate, sync-catalog, check-streaks, check-badges, backfill, token.
 
 `badges serve` is what `make run` runs: it starts the embedded PostgreSQL unless DATABASE_URL
 (or the Supabase store) is configured, applies the migrations, syncs the catalog and serves the
@@ -12,15 +12,17 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from uuid import UUID
 
 from badges import devdb, devtokens
 from badges.catalog import load_catalog
+from badges.errors import BadgesError
 from badges.migrate import migrate
 from badges.settings import DEV_JWT_SECRET, Settings
 from badges.store import make_store
-from badges.store.db import BadgesDb
+from badges.store.db import BadgesDb, JsonObject
 
 log = logging.getLogger("badges")
 
@@ -51,8 +53,18 @@ def _parser() -> argparse.ArgumentParser:
         run=_sync
     )
     sub.add_parser(
-        "check-streaks", help="award streak badges to all users (the daily job)"
+        "check-streaks", help="award streak badges to all users (the v1 daily job)"
     ).set_defaults(run=_check_streaks)
+    sub.add_parser(
+        "check-badges",
+        help="award every automatic badge due and remove lapsed auto_revoke ones (the daily job)",
+    ).set_defaults(run=_check_badges)
+    backfill = sub.add_parser(
+        "backfill", help="award a new or changed badge to every user who already qualifies"
+    )
+    backfill.add_argument("--badge", help="only this badge id (default: every automatic badge)")
+    backfill.add_argument("--notify", action="store_true", help="write notifications too")
+    backfill.set_defaults(run=_backfill)
 
     token = sub.add_parser("token", help="print a development JWT")
     who = token.add_mutually_exclusive_group(required=True)
@@ -126,9 +138,27 @@ def _sync(args: argparse.Namespace) -> int:
 
 
 def _check_streaks(args: argparse.Namespace) -> int:
+    return _print_batch(lambda db: db.check_streaks_all())
+
+
+def _check_badges(args: argparse.Namespace) -> int:
+    return _print_batch(lambda db: db.check_badges_all(None, notify=True, revoke=True))
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    return _print_batch(
+        lambda db: db.check_badges_all(args.badge, notify=args.notify, revoke=False)
+    )
+
+
+def _print_batch(job: Callable[[BadgesDb], JsonObject]) -> int:
+    """Run one batch SQL function on the configured database and print its JSON answer."""
     store = make_store(settings_with_database())
     try:
-        print(json.dumps(BadgesDb(store).check_streaks_all()))
+        print(json.dumps(job(BadgesDb(store)), sort_keys=True))
+    except BadgesError as exc:
+        print(f"badges: {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
     finally:
         store.close()
     return 0

@@ -54,6 +54,8 @@ def _known_timezone(value: str) -> str:
 Text = Annotated[
     StrictStr, StringConstraints(min_length=1, max_length=500), AfterValidator(_no_nul)
 ]
+
+
 def _not_zero(value: int) -> int:
     if value == 0:
         raise ValueError("must not be zero")
@@ -66,9 +68,7 @@ def _not_in_the_future(value: datetime) -> datetime:
     return value
 
 
-Key = Annotated[
-    StrictStr, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_nul)
-]
+Key = Annotated[StrictStr, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_nul)]
 Item = Annotated[
     StrictStr, StringConstraints(min_length=1, max_length=128), AfterValidator(_no_nul)
 ]

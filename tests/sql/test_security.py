@@ -270,23 +270,30 @@ SERVICE_CALLS: dict[str, str] = {
     "leaderboard": "select badges.leaderboard(%s, 10, 0)",
     "score_leaderboard": "select badges.score_leaderboard(%s, 10, 0)",
     "ping": "select badges.ping()",
+    "track": "select badges.track(%s, 'probe', 1, false, 'item', 'key')",
+    "check_badges": "select badges.check_badges(%s)",
+    "check_badges_all": "select badges.check_badges_all()",
+    "progress": "select badges.progress(%s)",
     # The catalog as it is: changes nothing (and is rolled back anyway).
     "sync_catalog": (
         "select badges.sync_catalog("
         "(select jsonb_agg(to_jsonb(d) - 'enabled' - 'updated_at') from badges.definitions d"
         "  where d.enabled),"
         "(select jsonb_agg(to_jsonb(p) - 'active' - 'updated_at') from badges.quiz_providers p"
-        "  where p.active), '[]', '[]')"
+        "  where p.active),"
+        "(select jsonb_agg(to_jsonb(m) - 'enabled' - 'updated_at') from badges.metrics m"
+        "  where m.enabled), '[]')"
     ),
 }
 
 
 @pytest.mark.parametrize("function", sorted(SERVICE_CALLS))
 def test_service_role_runs_what_the_function_calls(
-    conn: Conn, db: BadgesDb, user: UUID, function: str
+    conn: Conn, db: BadgesDb, user: UUID, function: str, two_users: tuple[UUID, UUID]
 ):
     """Run as service_role, not as the superuser the other tests connect as: the functions are
-    SECURITY INVOKER, so service_role's table grants are what they run with."""
+    SECURITY INVOKER, so service_role's table grants are what they run with. (two_users adds
+    the metric `probe` that track counts.)"""
     db.record_score(user, "openai", True)
     db.record_score(user, "anthropic", True)
     db.record_score(user, "meta", True)  # quiz_master_3, for revoke_badge

@@ -22,12 +22,16 @@ import psycopg
 import pytest
 
 from badges.errors import (
+    BadgeInactive,
     BadgesError,
     Forbidden,
+    IdempotencyConflict,
     Internal,
     InvalidRequest,
     Unavailable,
     UnknownBadge,
+    UnknownLevel,
+    UnknownMetric,
     UnknownProvider,
 )
 from badges.settings import Settings
@@ -233,6 +237,26 @@ ERROR_REPLIES = [
         as_json(400, pgrst("BD004", "rate limit must be positive")), InvalidRequest, id="BD004"
     ),
     pytest.param(
+        as_json(400, pgrst("BD005", "unknown metric", "No enabled metric has the id 'x'.")),
+        UnknownMetric,
+        id="BD005",
+    ),
+    pytest.param(
+        as_json(400, pgrst("BD006", "badge not available now", "Outside its window.")),
+        BadgeInactive,
+        id="BD006",
+    ),
+    pytest.param(
+        as_json(400, pgrst("BD007", "unknown level", "No enabled level has the id 'x'.")),
+        UnknownLevel,
+        id="BD007",
+    ),
+    pytest.param(
+        as_json(400, pgrst("BD008", "idempotency key reused", "Used for another event.")),
+        IdempotencyConflict,
+        id="BD008",
+    ),
+    pytest.param(
         as_json(400, pgrst("22P02", 'invalid input syntax for type uuid: "nope"')),
         InvalidRequest,
         id="22P02",
@@ -396,6 +420,10 @@ REAL_ERRORS = [
     pytest.param("award_badge", ("streak_3d",), {"client": True}, Forbidden, id="BD003"),
     pytest.param("record_activity", ("Not/AZone",), {}, InvalidRequest, id="BD004"),
     pytest.param("take_rate_token", ("b", 0, 1), {}, InvalidRequest, id="BD004-no-detail"),
+    pytest.param(
+        "track", (MetricEvent("no_such_metric"),), {"client": False}, UnknownMetric, id="BD005"
+    ),
+    pytest.param("level_status", ("no_such_level",), {}, UnknownLevel, id="BD007"),
 ]
 
 

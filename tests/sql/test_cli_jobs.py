@@ -1,0 +1,62 @@
+"""The batch jobs as a scheduler runs them from a shell: `badges backfill` and
+`badges check-badges` print the SQL function's JSON answer, and fail with a message and exit 1."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+from badges import cli
+from badges.catalog import load_catalog
+from badges.store.db import BadgesDb, MetricEvent
+from badges.store.postgres import PostgresStore
+from tests.conftest import DEVSPACE
+
+
+@pytest.fixture
+def devspace_jobs_url(
+    make_catalog_database: Callable[[Path], str], monkeypatch: pytest.MonkeyPatch
+) -> str:
+    url = make_catalog_database(DEVSPACE)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.delenv("BADGES_STORE", raising=False)
+    return url
+
+
+def test_backfill_prints_what_it_awarded_and_a_second_run_awards_nothing(
+    devspace_jobs_url: str, capsys: pytest.CaptureFixture[str]
+):
+    user = uuid4()
+    store = PostgresStore(devspace_jobs_url, pool_size=1)
+    db = BadgesDb(store)
+    db.track(user, MetricEvent("project_created", 3), client=False)
+    badges, providers, metrics, levels = load_catalog(DEVSPACE).sync_payload()
+    trio = {**badges[0], "id": "project_trio", "name": "Project Trio", "threshold": 3}
+    db.sync_catalog([*badges, trio], providers, metrics, levels)
+    store.close()
+
+    assert cli.main(["backfill", "--badge", "project_trio"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert cli.main(["backfill"]) == 0
+    second = json.loads(capsys.readouterr().out)
+
+    assert first == {"awarded_count": 1, "revoked_count": 0}
+    assert second == {"awarded_count": 0, "revoked_count": 0}
+
+
+def test_check_badges_runs_the_batch_check(
+    devspace_jobs_url: str, capsys: pytest.CaptureFixture[str]
+):
+    assert cli.main(["check-badges"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"awarded_count": 0, "revoked_count": 0}
+
+
+def test_backfill_of_an_unknown_badge_exits_1_naming_the_problem(
+    devspace_jobs_url: str, capsys: pytest.CaptureFixture[str]
+):
+    assert cli.main(["backfill", "--badge", "nope"]) == 1
+    assert "unknown_badge" in capsys.readouterr().err
