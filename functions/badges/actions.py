@@ -17,6 +17,7 @@ from uuid import UUID
 from pydantic import ValidationError
 
 from badges import models as m
+from badges import responses as r
 from badges.auth import Caller
 from badges.errors import Forbidden, InvalidRequest, RateLimited, UnknownAction
 from badges.settings import Settings
@@ -50,7 +51,7 @@ class Call(Generic[R]):
         return self.request.user_id or self.caller.user_id
 
 
-Handler = Callable[[Context, Call[Any]], m.Response]
+Handler = Callable[[Context, Call[Any]], r.Response]
 
 
 @dataclass(frozen=True)
@@ -61,95 +62,95 @@ class Action:
     client_write: bool = False  # a write a user's client may call: rate limited per user
 
 
-def award(ctx: Context, call: Call[m.AwardRequest]) -> m.AwardResponse:
+def award(ctx: Context, call: Call[m.AwardRequest]) -> r.AwardResponse:
     result = ctx.db.award_badge(
         call.user(), call.request.badge_id, client=not call.caller.is_service
     )
-    return m.AwardResponse.model_validate(result)
+    return r.AwardResponse.model_validate(result)
 
 
-def revoke(ctx: Context, call: Call[m.RevokeRequest]) -> m.RevokeResponse:
+def revoke(ctx: Context, call: Call[m.RevokeRequest]) -> r.RevokeResponse:
     result = ctx.db.revoke_badge(
         call.user(), call.request.badge_id, call.request.reason, revoked_by="service_role"
     )
-    return m.RevokeResponse.model_validate(result)
+    return r.RevokeResponse.model_validate(result)
 
 
-def list_badges(ctx: Context, call: Call[m.Empty]) -> m.ListResponse:
-    return m.ListResponse.model_validate(ctx.db.list_badges(call.user()))
+def list_badges(ctx: Context, call: Call[m.Empty]) -> r.ListResponse:
+    return r.ListResponse.model_validate(ctx.db.list_badges(call.user()))
 
 
-def record_activity(ctx: Context, call: Call[m.RecordActivityRequest]) -> m.StreakResponse:
-    return m.StreakResponse.model_validate(
+def record_activity(ctx: Context, call: Call[m.RecordActivityRequest]) -> r.StreakResponse:
+    return r.StreakResponse.model_validate(
         ctx.db.record_activity(call.user(), call.request.timezone)
     )
 
 
-def check_streaks(ctx: Context, call: Call[m.CheckStreaksRequest]) -> m.Response:
+def check_streaks(ctx: Context, call: Call[m.CheckStreaksRequest]) -> r.Response:
     if not call.request.all:
-        return m.StreakResponse.model_validate(ctx.db.check_streaks(call.user()))
+        return r.StreakResponse.model_validate(ctx.db.check_streaks(call.user()))
     if not call.caller.is_service:
         raise Forbidden("Only a service caller may check the streaks of all users.")
-    return m.StreakBatchResponse.model_validate(ctx.db.check_streaks_all())
+    return r.StreakBatchResponse.model_validate(ctx.db.check_streaks_all())
 
 
-def record_score(ctx: Context, call: Call[m.RecordScoreRequest]) -> m.ScoreResponse:
+def record_score(ctx: Context, call: Call[m.RecordScoreRequest]) -> r.ScoreResponse:
     result = ctx.db.record_score(call.user(), call.request.provider_id, call.request.quiz_correct)
-    return m.ScoreResponse.model_validate(result)
+    return r.ScoreResponse.model_validate(result)
 
 
-def check_quiz_master(ctx: Context, call: Call[m.Empty]) -> m.QuizMasterResponse:
-    return m.QuizMasterResponse.model_validate(ctx.db.check_quiz_master(call.user()))
+def check_quiz_master(ctx: Context, call: Call[m.Empty]) -> r.QuizMasterResponse:
+    return r.QuizMasterResponse.model_validate(ctx.db.check_quiz_master(call.user()))
 
 
-def leaderboard(ctx: Context, call: Call[m.PageRequest]) -> m.BadgeBoardResponse:
+def leaderboard(ctx: Context, call: Call[m.PageRequest]) -> r.BadgeBoardResponse:
     page = call.request
-    return m.BadgeBoardResponse.model_validate(
+    return r.BadgeBoardResponse.model_validate(
         ctx.db.leaderboard(call.viewer(), page.limit, page.offset)
     )
 
 
-def score_leaderboard(ctx: Context, call: Call[m.PageRequest]) -> m.ScoreBoardResponse:
+def score_leaderboard(ctx: Context, call: Call[m.PageRequest]) -> r.ScoreBoardResponse:
     page = call.request
-    return m.ScoreBoardResponse.model_validate(
+    return r.ScoreBoardResponse.model_validate(
         ctx.db.score_leaderboard(call.viewer(), page.limit, page.offset)
     )
 
 
-def catalog(ctx: Context, call: Call[m.Empty]) -> m.CatalogResponse:
-    return m.CatalogResponse.model_validate(ctx.db.get_catalog())
+def catalog(ctx: Context, call: Call[m.Empty]) -> r.CatalogResponse:
+    return r.CatalogResponse.model_validate(ctx.db.get_catalog())
 
 
-def track(ctx: Context, call: Call[m.TrackRequest]) -> m.TrackResponse:
+def track(ctx: Context, call: Call[m.TrackRequest]) -> r.TrackResponse:
     req = call.request
     if req.occurred_at is not None and not call.caller.is_service:
         raise Forbidden("Only a service caller may date an event (occurred_at).")
     event = MetricEvent(req.metric, req.amount, req.item, req.idempotency_key, req.occurred_at)
     result = ctx.db.track(call.user(), event, client=not call.caller.is_service)
-    return m.TrackResponse.model_validate(result)
+    return r.TrackResponse.model_validate(result)
 
 
-def check_badges(ctx: Context, call: Call[m.CheckBadgesRequest]) -> m.Response:
+def check_badges(ctx: Context, call: Call[m.CheckBadgesRequest]) -> r.Response:
     if not call.request.all:
-        return m.CheckBadgesResponse.model_validate(ctx.db.check_badges(call.user()))
+        return r.CheckBadgesResponse.model_validate(ctx.db.check_badges(call.user()))
     if not call.caller.is_service:
         raise Forbidden("Only a service caller may check the badges of all users.")
-    return m.BatchResponse.model_validate(ctx.db.check_badges_all(None, notify=True, revoke=True))
+    return r.BatchResponse.model_validate(ctx.db.check_badges_all(None, notify=True, revoke=True))
 
 
-def backfill(ctx: Context, call: Call[m.BackfillRequest]) -> m.BatchResponse:
+def backfill(ctx: Context, call: Call[m.BackfillRequest]) -> r.BatchResponse:
     req = call.request
     result = ctx.db.check_badges_all(req.badge_id, notify=req.notify, revoke=False)
-    return m.BatchResponse.model_validate(result)
+    return r.BatchResponse.model_validate(result)
 
 
-def progress(ctx: Context, call: Call[m.Empty]) -> m.ProgressResponse:
-    return m.ProgressResponse.model_validate(ctx.db.progress(call.user()))
+def progress(ctx: Context, call: Call[m.Empty]) -> r.ProgressResponse:
+    return r.ProgressResponse.model_validate(ctx.db.progress(call.user()))
 
 
-def level_status(ctx: Context, call: Call[m.LevelStatusRequest]) -> m.LevelStatusResponse:
+def level_status(ctx: Context, call: Call[m.LevelStatusRequest]) -> r.LevelStatusResponse:
     result = ctx.db.level_status(call.user(), call.request.level)
-    return m.LevelStatusResponse.model_validate(result)
+    return r.LevelStatusResponse.model_validate(result)
 
 
 ACTIONS: dict[str, Action] = {

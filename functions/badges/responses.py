@@ -1,0 +1,182 @@
+"""Wire models of answers. Each mirrors what its SQL function returns; validating it here keeps
+the contract honest when the SQL changes (extra="forbid": a field the SQL adds fails loudly)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Response(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Badge(Response):
+    id: str
+    name: str
+    description: str
+    icon: str
+    category: str
+    tier: str
+    rule: str
+    threshold: int | None
+    metric: str | None
+    requires: list[str]
+    hidden: bool
+    starts_at: str | None
+    ends_at: str | None
+    label_key: str | None
+    description_key: str | None
+
+
+class Progress(Response):
+    current: int
+    target: int
+
+
+class Rarity(Response):
+    earned_count: int
+    earned_percent: float  # of every user the service has recorded anything for
+
+
+class CatalogBadge(Badge):
+    rarity: Rarity
+
+
+class ListedBadge(CatalogBadge):
+    earned: bool
+    earned_at: str | None
+    progress: Progress | None
+
+
+class MilestoneBadge(Response):
+    id: str
+    name: str
+    icon: str
+    tier: str
+
+
+class Milestone(Response):
+    category: str
+    badge: MilestoneBadge
+    current: int
+    target: int
+    remaining: int
+    message: str
+
+
+class AwardResponse(Response):
+    awarded: bool
+    badge: Badge
+    earned_at: str
+
+
+class ListResponse(Response):
+    badges: list[ListedBadge]
+    earned_count: int
+    total_count: int
+    next: list[Milestone]
+
+
+class ProgressResponse(Response):
+    milestones: list[Milestone]
+
+
+class TrackResponse(Response):
+    metric: str
+    total: int
+    distinct_count: int
+    awarded: list[str]
+    duplicate: bool
+
+
+class CheckBadgesResponse(Response):
+    awarded: list[str]
+    revoked: int
+
+
+class BatchResponse(Response):
+    awarded_count: int
+    revoked_count: int
+
+
+class LevelInfo(Response):
+    id: str
+    name: str
+    description: str
+
+
+class LevelStep(Response):
+    metric: str
+    required: int
+    current: int
+    remaining: int
+
+
+class LevelStatusResponse(Response):
+    level: LevelInfo
+    achieved: bool
+    steps: list[LevelStep]
+
+
+class StreakResponse(Response):
+    current_streak: int
+    longest_streak: int
+    awarded: list[str]
+
+
+class StreakBatchResponse(Response):
+    users_checked: int
+    awarded_count: int
+
+
+class ScoreResponse(Response):
+    newly_correct: bool
+    correct_providers: int
+    total_providers: int
+    awarded: list[str]
+
+
+class QuizMasterResponse(Response):
+    correct_providers: int
+    total_providers: int
+    awarded: list[str]
+
+
+class BadgeBoardEntry(Response):
+    rank: int
+    user_id: UUID
+    badge_count: int
+
+
+class ScoreBoardEntry(Response):
+    rank: int
+    user_id: UUID
+    correct_count: int
+
+
+class BadgeBoardResponse(Response):
+    entries: list[BadgeBoardEntry]
+    me: BadgeBoardEntry | None
+    total: int
+
+
+class ScoreBoardResponse(Response):
+    entries: list[ScoreBoardEntry]
+    me: ScoreBoardEntry | None
+    total: int
+
+
+class RevokeResponse(Response):
+    revoked: bool
+
+
+class Provider(Response):
+    id: str
+    name: str
+
+
+class CatalogResponse(Response):
+    badges: list[CatalogBadge]
+    providers: list[Provider]
