@@ -48,35 +48,12 @@ revoke execute on function badges.awardable(badges.definitions, timestamptz)
 grant execute on function badges.awardable(badges.definitions, timestamptz) to service_role;
 
 /**
- * When a user first reached a badge's goal, where the record says so: the first metric event
- * whose total reached the threshold, or the time the threshold-th distinct item was first seen.
- * Null for other rules (callers then use now()).
- */
-create or replace function badges.reached_at(p_user_id uuid, d badges.definitions)
-returns timestamptz
-language sql stable
-set search_path = ''
-as $$
-  select case d.rule
-    when 'metric' then (
-      select e.occurred_at from badges.metric_events e
-      where e.user_id = p_user_id and e.metric = d.metric and e.total >= d.threshold
-      order by e.id limit 1)
-    when 'distinct' then (
-      select i.first_at from badges.metric_items i
-      where i.user_id = p_user_id and i.metric = d.metric
-      order by i.first_at offset d.threshold - 1 limit 1)
-  end
-$$;
-revoke execute on function badges.reached_at(uuid, badges.definitions)
-  from public, anon, authenticated;
-grant execute on function badges.reached_at(uuid, badges.definitions) to service_role;
-
-/**
  * Award what the base rules in p_rules grant: to p_user_id, or to every user when it is null;
  * only p_badge_id when given. Skips disabled badges, badges outside their window, awards that
  * exist and badges a service revoked by hand. earned_at: p_at, else (p_backdate) when the goal
- * was reached, else now. Returns the rows inserted.
+ * was reached where the record says (the first metric event whose total reached the threshold;
+ * the threshold-th distinct item), else now. Returns the rows inserted.
+ * The window test and the look-ups are written out, not called: a backfill runs them per row.
  */
 create or replace function badges.award_rules(
   p_user_id uuid, p_rules text[], p_badge_id text default null, p_at timestamptz default null,
@@ -88,13 +65,23 @@ as $$
 begin
   return query
   insert into badges.awards as a (user_id, badge_id, earned_at)
-  select q.user_id, q.badge_id,
-         coalesce(p_at, case when p_backdate then badges.reached_at(q.user_id, d) end, now())
+  select q.user_id, q.badge_id, coalesce(p_at, case when p_backdate then
+    case d.rule
+      when 'metric' then (
+        select e.occurred_at from badges.metric_events e
+        where e.user_id = q.user_id and e.metric = d.metric and e.total >= d.threshold
+        order by e.id limit 1)
+      when 'distinct' then (
+        select i.first_at from badges.metric_items i
+        where i.user_id = q.user_id and i.metric = d.metric
+        order by i.first_at offset d.threshold - 1 limit 1)
+    end end, now())
   from badges.qualified q
   join badges.definitions d on d.id = q.badge_id
   where (p_user_id is null or q.user_id = p_user_id)
     and (p_badge_id is null or d.id = p_badge_id)
-    and d.rule = any (p_rules) and badges.awardable(d)
+    and d.rule = any (p_rules) and d.enabled
+    and (d.starts_at is null or d.starts_at <= now()) and (d.ends_at is null or now() < d.ends_at)
     and not exists (select 1 from badges.awards x
                     where x.user_id = q.user_id and x.badge_id = q.badge_id)
     and not exists (select 1 from badges.revocations r
@@ -112,10 +99,12 @@ grant execute on function badges.award_rules(uuid, text[], text, timestamptz, bo
 /**
  * Award the composite (all_of) badges whose required badges are all earned: to p_user_id, or to
  * every user when null; only p_badge_id when given. Repeats until nothing more is due, so a
- * composite of composites is awarded in the same call. Returns the rows inserted.
+ * composite of composites is awarded in the same call. earned_at: p_at, else (p_backdate) when
+ * the last required badge was earned, else now. Returns the rows inserted.
  */
 create or replace function badges.award_composites(
-  p_user_id uuid, p_badge_id text default null, p_at timestamptz default null)
+  p_user_id uuid, p_badge_id text default null, p_at timestamptz default null,
+  p_backdate boolean default false)
 returns setof badges.awards
 language plpgsql
 set search_path = ''
@@ -126,10 +115,12 @@ begin
   loop
     return query
     insert into badges.awards as a (user_id, badge_id, earned_at)
-    select e.user_id, d.id, coalesce(p_at, now())
+    select e.user_id, d.id,
+           coalesce(p_at, case when p_backdate then max(e.earned_at) end, now())
     from badges.definitions d
     join badges.awards e on e.badge_id = any (d.requires)
-    where d.rule = 'all_of' and badges.awardable(d)
+    where d.rule = 'all_of' and d.enabled
+      and (d.starts_at is null or d.starts_at <= now()) and (d.ends_at is null or now() < d.ends_at)
       and (p_user_id is null or e.user_id = p_user_id)
       and (p_badge_id is null or d.id = p_badge_id)
       and not exists (select 1 from badges.awards x where x.user_id = e.user_id and x.badge_id = d.id)
@@ -145,9 +136,10 @@ begin
   end loop;
 end;
 $$;
-revoke execute on function badges.award_composites(uuid, text, timestamptz)
+revoke execute on function badges.award_composites(uuid, text, timestamptz, boolean)
   from public, anon, authenticated;
-grant execute on function badges.award_composites(uuid, text, timestamptz) to service_role;
+grant execute on function badges.award_composites(uuid, text, timestamptz, boolean)
+  to service_role;
 
 drop function badges.award_qualifying(uuid, text[]);
 
@@ -259,7 +251,8 @@ begin
   perform pg_catalog.set_config('badges.silent', case when p_notify then '' else 'on' end, true);
   select count(*) into v_awarded
   from badges.award_rules(null, badges.base_rules(), p_badge_id, null, true);
-  select v_awarded + count(*) into v_awarded from badges.award_composites(null, p_badge_id);
+  select v_awarded + count(*) into v_awarded
+  from badges.award_composites(null, p_badge_id, null, true);
   if p_revoke then
     v_revoked := badges.revoke_lapsed(null);
   end if;

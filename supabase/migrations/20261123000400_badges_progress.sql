@@ -41,35 +41,6 @@ $$;
 revoke execute on function badges.shard(uuid) from public, anon, authenticated;
 grant execute on function badges.shard(uuid) to service_role;
 
-/**
- * Add p_delta to the rarity counter of each (badge, user) pair, in key order. Decrements update
- * (the counter exists for every award); increments upsert.
- */
-create or replace function badges.bump_rarity(p_badge_ids text[], p_user_ids uuid[], p_delta integer)
-returns void
-language plpgsql
-set search_path = ''
-as $$
-begin
-  if p_delta < 0 then
-    update badges.rarity_counts c set holders = c.holders + x.delta
-    from (select b, badges.shard(u) as shard, p_delta * count(*) as delta
-          from rows from (pg_catalog.unnest(p_badge_ids), pg_catalog.unnest(p_user_ids)) as x(b, u)
-          group by 1, 2) x
-    where c.badge_id = x.b and c.shard = x.shard;
-    return;
-  end if;
-  insert into badges.rarity_counts as c (badge_id, shard, holders)
-  select b, badges.shard(u), p_delta * count(*)
-  from rows from (pg_catalog.unnest(p_badge_ids), pg_catalog.unnest(p_user_ids)) as x(b, u)
-  group by 1, 2 order by 1, 2
-  on conflict (badge_id, shard) do update set holders = c.holders + excluded.holders;
-end;
-$$;
-revoke execute on function badges.bump_rarity(text[], uuid[], integer)
-  from public, anon, authenticated;
-grant execute on function badges.bump_rarity(text[], uuid[], integer) to service_role;
-
 /** Users known before this migration, and the holders of every badge. */
 insert into badges.users (user_id)
 select user_id from badges.user_stats
@@ -96,7 +67,9 @@ begin
   perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(p_user_id::text, 0));
   insert into badges.users (user_id) values (p_user_id) on conflict do nothing;
   if found then
-    perform badges.bump_rarity(array[''], array[p_user_id], 1);
+    insert into badges.rarity_counts as c (badge_id, shard, holders)
+    values ('', badges.shard(p_user_id), 1)
+    on conflict (badge_id, shard) do update set holders = c.holders + 1;
   end if;
 end;
 $$;
@@ -117,8 +90,11 @@ begin
   on conflict (user_id) do update
     set badge_count = s.badge_count + excluded.badge_count,
         badge_count_at = excluded.badge_count_at;
-  perform badges.bump_rarity(array(select badge_id from new_awards order by user_id, badge_id),
-                             array(select user_id from new_awards order by user_id, badge_id), 1);
+  -- The shard is badges.shard() written out: it runs per inserted row (a backfill inserts many).
+  insert into badges.rarity_counts as c (badge_id, shard, holders)
+  select badge_id, (pg_catalog.hashtextextended(user_id::text, 7) & 15)::smallint, count(*)
+  from new_awards group by 1, 2 order by 1, 2
+  on conflict (badge_id, shard) do update set holders = c.holders + excluded.holders;
 
   if pg_catalog.current_setting('badges.silent', true) is distinct from 'on' then
     insert into badges.notifications (user_id, kind, badge_id, message)
@@ -142,8 +118,11 @@ begin
       badge_count_at = (select max(a.earned_at) from badges.awards a where a.user_id = s.user_id)
   from (select user_id, count(*) as removed from old_awards group by user_id) o
   where s.user_id = o.user_id;
-  perform badges.bump_rarity(array(select badge_id from old_awards order by user_id, badge_id),
-                             array(select user_id from old_awards order by user_id, badge_id), -1);
+  update badges.rarity_counts c set holders = c.holders - o.removed
+  from (select badge_id, (pg_catalog.hashtextextended(user_id::text, 7) & 15)::smallint as shard,
+               count(*) as removed
+        from old_awards group by 1, 2) o
+  where c.badge_id = o.badge_id and c.shard = o.shard;
   return null;
 end;
 $$;

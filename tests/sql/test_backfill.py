@@ -149,8 +149,8 @@ def seed_users(conn: Conn) -> None:
         (USERS,),
     )
     conn.execute(
-        "select badges.bump_rarity(array(select '' from badges.users),"
-        " array(select user_id from badges.users), 1)"
+        "insert into badges.rarity_counts (badge_id, shard, holders)"
+        " select '', badges.shard(user_id), count(*) from badges.users group by 2"
     )
     conn.execute(
         "insert into badges.metric_totals (user_id, metric, total)"
