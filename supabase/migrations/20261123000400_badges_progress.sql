@@ -188,12 +188,13 @@ as $$
         when 'all_of' then cardinality(d.requires)
         else d.threshold
       end as target,
-      case d.rule when 'streak' then 'days' when 'all_of' then 'badges'
-        when 'metric' then coalesce(nullif(m.unit, ''), m.name) when 'distinct' then m.name
+      case when d.metric is not null then coalesce(nullif(m.unit, ''), m.name)
+        when d.rule = 'streak' then 'days' when d.rule = 'all_of' then 'badges'
         else 'providers' end as unit,
-      case d.rule when 'streak' then 'day' when 'all_of' then 'badge'
-        when 'metric' then coalesce(nullif(m.unit_one, ''), nullif(m.unit, ''), m.name)
-        when 'distinct' then m.name else 'provider' end as unit_one
+      case when d.metric is not null
+        then coalesce(nullif(m.unit_one, ''), nullif(m.unit, ''), m.name)
+        when d.rule = 'streak' then 'day' when d.rule = 'all_of' then 'badge'
+        else 'provider' end as unit_one
     from badges.definitions d
     cross join facts f
     left join badges.metric_totals t on t.user_id = p_user_id and t.metric = d.metric
