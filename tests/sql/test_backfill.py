@@ -23,6 +23,7 @@ from badges.store.db import BadgesDb, MetricEvent
 from badges.store.postgres import PostgresStore
 from tests.conftest import DEVSPACE
 from tests.sql.conftest import Conn, rows
+from tests.sql.rules_fixtures import awards, earned_at
 
 T0 = datetime(2025, 3, 1, 12, tzinfo=UTC)
 NOTHING = {"awarded_count": 0, "revoked_count": 0}
@@ -92,26 +93,6 @@ def set_total(conn: Conn, user: UUID, total: int, metric: str = "project_created
         " on conflict (user_id, metric) do update set total = excluded.total",
         (user, metric, total),
     )
-
-
-def awards(conn: Conn, user: UUID) -> list[str]:
-    return [
-        r[0]
-        for r in rows(
-            conn, "select badge_id from badges.awards where user_id = %s order by 1", user
-        )
-    ]
-
-
-def earned_at(conn: Conn, user: UUID, badge_id: str) -> datetime:
-    found = rows(
-        conn,
-        "select earned_at from badges.awards where user_id = %s and badge_id = %s",
-        user,
-        badge_id,
-    )
-    assert found, f"{user} has no {badge_id}"
-    return found[0][0]  # type: ignore[no-any-return]
 
 
 def rarity(conn: Conn, badge_id: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from psycopg import errors, sql
 from badges.catalog import load_catalog
 from tests.conftest import DEVSPACE
 from tests.sql.conftest import Conn, call, count, rows
+from tests.sql.rules_fixtures import awards, notified
 
 TABLE_TRIGGERS = ["track_change", "track_insert", "track_set", "track_true"]
 
@@ -129,24 +130,6 @@ def amounts(conn: Conn, user: UUID, metric: str) -> list[int]:
             " order by id",
             user,
             metric,
-        )
-    ]
-
-
-def awards(conn: Conn, user: UUID) -> list[str]:
-    return [
-        r[0]
-        for r in rows(
-            conn, "select badge_id from badges.awards where user_id = %s order by 1", user
-        )
-    ]
-
-
-def notified(conn: Conn, user: UUID) -> list[str]:
-    return [
-        r[0]
-        for r in rows(
-            conn, "select badge_id from badges.notifications where user_id = %s order by 1", user
         )
     ]
 
