@@ -18,6 +18,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -60,6 +61,13 @@ Text = Annotated[
 def _not_zero(value: int) -> int:
     if value == 0:
         raise ValueError("must not be zero")
+    return value
+
+
+def _iso_text(value: object) -> object:
+    # pydantic would also read a number as Unix time: the contract says ISO 8601 text.
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 date-time string with a UTC offset")
     return value
 
 
@@ -120,7 +128,10 @@ class TrackRequest(Request):
     amount: Amount = 1
     item: Item | None = None  # counted once per distinct value, for `distinct` badges
     idempotency_key: Key | None = None
-    occurred_at: Annotated[AwareDatetime, AfterValidator(_not_in_the_future)] | None = None
+    occurred_at: (
+        Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_not_in_the_future)]
+        | None
+    ) = None
 
 
 class CheckBadgesRequest(Request):

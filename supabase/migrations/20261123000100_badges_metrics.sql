@@ -154,10 +154,10 @@ alter table badges.level_requirements enable row level security;
 grant select on badges.level_requirements to anon, authenticated;
 grant select, insert, update, delete on badges.level_requirements to service_role;
 
-create policy "Level requirements are readable by everyone"
+create policy "Requirements of enabled levels are readable by everyone"
   on badges.level_requirements for select
   to anon, authenticated
-  using (true);
+  using (exists (select 1 from badges.levels l where l.id = level_id and l.enabled));
 
 /**
  * Make the metrics and levels equal to the catalog file (badges.sync_catalog calls it first:

@@ -50,9 +50,11 @@ grant execute on function badges.awardable(badges.definitions, timestamptz) to s
 /**
  * Award what the base rules in p_rules grant: to p_user_id, or to every user when it is null;
  * only p_badge_id when given. Skips disabled badges, badges outside their window, awards that
- * exist and badges a service revoked by hand. earned_at: p_at, else (p_backdate) when the goal
- * was reached where the record says (the first metric event whose total reached the threshold;
- * the threshold-th distinct item), else now. Returns the rows inserted.
+ * exist and badges a service revoked by hand. p_at (a dated event) is when the award happens:
+ * the window is judged then, and it is earned_at. Else earned_at is (p_backdate) when the goal was
+ * reached where the record says (the first metric event whose total reached the threshold; the
+ * threshold-th distinct item), never before the window opened, else now. Returns the rows
+ * inserted.
  * The window test and the look-ups are written out, not called: a backfill runs them per row.
  */
 create or replace function badges.award_rules(
@@ -65,23 +67,27 @@ as $$
 begin
   return query
   insert into badges.awards as a (user_id, badge_id, earned_at)
-  select q.user_id, q.badge_id, coalesce(p_at, case when p_backdate then
-    case d.rule
-      when 'metric' then (
-        select e.occurred_at from badges.metric_events e
-        where e.user_id = q.user_id and e.metric = d.metric and e.total >= d.threshold
-        order by e.id limit 1)
-      when 'distinct' then (
-        select i.first_at from badges.metric_items i
-        where i.user_id = q.user_id and i.metric = d.metric
-        order by i.first_at offset d.threshold - 1 limit 1)
-    end end, now())
+  select q.user_id, q.badge_id,
+         coalesce(p_at, case when r.reached is not null then greatest(r.reached, d.starts_at) end, now())
   from badges.qualified q
   join badges.definitions d on d.id = q.badge_id
+  cross join lateral (
+    select case when p_backdate then
+      case d.rule
+        when 'metric' then (
+          select e.occurred_at from badges.metric_events e
+          where e.user_id = q.user_id and e.metric = d.metric and e.total >= d.threshold
+          order by e.id limit 1)
+        when 'distinct' then (
+          select i.first_at from badges.metric_items i
+          where i.user_id = q.user_id and i.metric = d.metric
+          order by i.first_at offset d.threshold - 1 limit 1)
+      end end as reached) r
   where (p_user_id is null or q.user_id = p_user_id)
     and (p_badge_id is null or d.id = p_badge_id)
     and d.rule = any (p_rules) and d.enabled
-    and (d.starts_at is null or d.starts_at <= now()) and (d.ends_at is null or now() < d.ends_at)
+    and (d.starts_at is null or d.starts_at <= coalesce(p_at, now()))
+    and (d.ends_at is null or coalesce(p_at, now()) < d.ends_at)
     and not exists (select 1 from badges.awards x
                     where x.user_id = q.user_id and x.badge_id = q.badge_id)
     and not exists (select 1 from badges.revocations r
@@ -99,8 +105,9 @@ grant execute on function badges.award_rules(uuid, text[], text, timestamptz, bo
 /**
  * Award the composite (all_of) badges whose required badges are all earned: to p_user_id, or to
  * every user when null; only p_badge_id when given. Repeats until nothing more is due, so a
- * composite of composites is awarded in the same call. earned_at: p_at, else (p_backdate) when
- * the last required badge was earned, else now. Returns the rows inserted.
+ * composite of composites is awarded in the same call. p_at (a dated event) is when the award
+ * happens, as in award_rules. Else earned_at is (p_backdate) when the last required badge was
+ * earned, never before the window opened, else now. Returns the rows inserted.
  */
 create or replace function badges.award_composites(
   p_user_id uuid, p_badge_id text default null, p_at timestamptz default null,
@@ -116,17 +123,19 @@ begin
     return query
     insert into badges.awards as a (user_id, badge_id, earned_at)
     select e.user_id, d.id,
-           coalesce(p_at, case when p_backdate then max(e.earned_at) end, now())
+           coalesce(p_at, case when p_backdate then greatest(max(e.earned_at), d.starts_at) end,
+                    now())
     from badges.definitions d
     join badges.awards e on e.badge_id = any (d.requires)
     where d.rule = 'all_of' and d.enabled
-      and (d.starts_at is null or d.starts_at <= now()) and (d.ends_at is null or now() < d.ends_at)
+      and (d.starts_at is null or d.starts_at <= coalesce(p_at, now()))
+      and (d.ends_at is null or coalesce(p_at, now()) < d.ends_at)
       and (p_user_id is null or e.user_id = p_user_id)
       and (p_badge_id is null or d.id = p_badge_id)
       and not exists (select 1 from badges.awards x where x.user_id = e.user_id and x.badge_id = d.id)
       and not exists (select 1 from badges.revocations r
                       where r.user_id = e.user_id and r.badge_id = d.id and not r.automatic)
-    group by e.user_id, d.id, d.requires
+    group by e.user_id, d.id, d.requires, d.starts_at
     having count(*) = cardinality(d.requires)
     order by e.user_id, d.id
     on conflict do nothing
@@ -251,8 +260,10 @@ begin
   perform pg_catalog.set_config('badges.silent', case when p_notify then '' else 'on' end, true);
   select count(*) into v_awarded
   from badges.award_rules(null, badges.base_rules(), p_badge_id, null, true);
+  -- A backfilled badge may complete composites: award those too (only the one when it is one).
   select v_awarded + count(*) into v_awarded
-  from badges.award_composites(null, p_badge_id, null, true);
+  from badges.award_composites(null, case when v_def.rule = 'all_of' then p_badge_id end, null,
+                               true);
   if p_revoke then
     v_revoked := badges.revoke_lapsed(null);
   end if;
@@ -312,8 +323,10 @@ begin
   end if;
   if p_client and p_amount not between 1 and v_metric.user_max_amount then
     raise exception using errcode = 'BD003', message = 'amount not allowed for users',
-      detail = pg_catalog.format('A user may add 1 to %s to %L per call.',
-                                 v_metric.user_max_amount, p_metric);
+      detail = case when v_metric.user_max_amount = 1
+        then pg_catalog.format('A user may add only 1 to %L per call.', p_metric)
+        else pg_catalog.format('A user may add 1 to %s to %L per call.',
+                               v_metric.user_max_amount, p_metric) end;
   end if;
   return v_metric;
 end;
@@ -464,8 +477,8 @@ begin
   if not found then
     if not badges.awardable(v_def) then
       raise exception using errcode = 'BD006', message = 'badge not available now',
-        detail = pg_catalog.format('%L can be earned only from %s until %s.', p_badge_id,
-          coalesce(v_def.starts_at::text, 'any time'), coalesce(v_def.ends_at::text, 'any time'));
+        detail = pg_catalog.format('%L can be earned only%s%s.', p_badge_id,
+          ' from ' || v_def.starts_at, ' until ' || v_def.ends_at);
     end if;
     -- ON CONFLICT still: the batch check awards without taking the user's lock.
     insert into badges.awards (user_id, badge_id) values (p_user_id, p_badge_id)

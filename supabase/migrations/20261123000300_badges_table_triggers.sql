@@ -40,6 +40,27 @@ revoke execute on function badges.row_value(jsonb, text, text) from public, anon
 grant execute on function badges.row_value(jsonb, text, text) to service_role;
 
 /**
+ * BD005 naming the trigger unless p_metric is declared (enabled or not: removing a metric from
+ * the catalog must not break the app's writes). Every trigger checks first, so a misspelt
+ * metric fails the first write, not the first one that would count.
+ */
+create or replace function badges.declared_metric(p_metric text, p_trigger text)
+returns void
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+  if not exists (select 1 from badges.metrics where id = p_metric) then
+    raise exception using errcode = 'BD005', message = 'unknown metric',
+      detail = pg_catalog.format('Trigger %s counts %L, which no catalog declares.',
+                                 p_trigger, p_metric);
+  end if;
+end;
+$$;
+revoke execute on function badges.declared_metric(text, text) from public, anon, authenticated;
+grant execute on function badges.declared_metric(text, text) to service_role;
+
+/**
  * Count p_amount of p_metric for the owner of p_row (column p_user_column; a row without an
  * owner counts for nobody). p_key_column, when given, makes the count once per row.
  */
@@ -54,11 +75,6 @@ declare
   v_user uuid := (badges.row_value(p_row, p_user_column, p_trigger) ->> 0)::uuid;
   v_key text;
 begin
-  if not exists (select 1 from badges.metrics where id = p_metric) then
-    raise exception using errcode = 'BD005', message = 'unknown metric',
-      detail = pg_catalog.format('Trigger %s counts %L, which no catalog declares.',
-                                 p_trigger, p_metric);
-  end if;
   if v_user is null then
     return;
   end if;
@@ -85,6 +101,7 @@ as $$
 declare
   v_table text := pg_catalog.format('%I.%I', tg_table_schema, tg_table_name);
 begin
+  perform badges.declared_metric(tg_argv[0], tg_name);
   if tg_op = 'INSERT' then
     perform badges.count_row(pg_catalog.to_jsonb(new), tg_argv[0],
       coalesce(tg_argv[1], 'user_id'), 1, null, tg_name, v_table);
@@ -107,6 +124,7 @@ as $$
 declare
   v_new jsonb := pg_catalog.to_jsonb(new);
 begin
+  perform badges.declared_metric(tg_argv[0], tg_name);
   if tg_op = 'UPDATE' and badges.row_value(v_new, tg_argv[1], tg_name)
        is distinct from badges.row_value(pg_catalog.to_jsonb(old), tg_argv[1], tg_name) then
     perform badges.count_row(v_new, tg_argv[0], coalesce(tg_argv[2], 'user_id'), 1, null,
@@ -132,6 +150,7 @@ declare
   v_was jsonb := case when tg_op = 'UPDATE'
                    then badges.row_value(pg_catalog.to_jsonb(old), tg_argv[1], tg_name) end;
 begin
+  perform badges.declared_metric(tg_argv[0], tg_name);
   if pg_catalog.jsonb_typeof(badges.row_value(v_new, tg_argv[1], tg_name)) <> 'null'
      and coalesce(pg_catalog.jsonb_typeof(v_was), 'null') = 'null' then
     perform badges.count_row(v_new, tg_argv[0], coalesce(tg_argv[2], 'user_id'), 1,
@@ -158,6 +177,7 @@ declare
   v_was jsonb := case when tg_op = 'UPDATE'
                    then badges.row_value(pg_catalog.to_jsonb(old), tg_argv[1], tg_name) end;
 begin
+  perform badges.declared_metric(tg_argv[0], tg_name);
   if badges.row_value(v_new, tg_argv[1], tg_name) = 'true'::jsonb
      and v_was is distinct from 'true'::jsonb then
     perform badges.count_row(v_new, tg_argv[0], coalesce(tg_argv[2], 'user_id'), 1,

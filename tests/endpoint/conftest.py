@@ -37,6 +37,7 @@ BASE_ENV = {
     "BADGES_RATE_LIMIT_BURST": "",
     "BADGES_DB_TIMEOUT": "",
     "BADGES_DB_POOL_SIZE": "",
+    "BADGES_CATALOG": "",
 }
 
 MakeClient = Callable[..., FlaskClient]

@@ -98,6 +98,7 @@ def test_a_repeated_idempotency_key_counts_once_and_a_reused_one_conflicts(
         {"metric": "interaction", "idempotency_key": "k" * 201},
         {"metric": "interaction", "item": "a\x00b"},
         {"metric": "interaction", "occurred_at": "yesterday"},
+        {"metric": "interaction", "occurred_at": 1767225600},
         {"metric": "interaction", "occurred_at": "2026-01-01T00:00:00"},
         {"metric": "interaction", "occurred_at": "2999-01-01T00:00:00Z"},
     ],

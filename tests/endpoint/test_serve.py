@@ -47,7 +47,8 @@ def serving(data_dir: Path, **env: str) -> Iterator[tuple[int, subprocess.Popen[
     environ = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "SUPABASE_URL", "SUPABASE_JWT_SECRET")
+        # The developer's own choices must not change what these tests serve.
+        if k not in ("DATABASE_URL", "SUPABASE_URL", "SUPABASE_JWT_SECRET", "BADGES_CATALOG")
     }
     environ.update(PORT=str(port), BADGES_DATA_DIR=str(data_dir), **env)
     log = data_dir.parent / f"serve-{port}.log"

@@ -693,6 +693,72 @@ def test_an_all_of_badge_outside_its_window_is_not_awarded_when_its_requirements
     assert "all_rounder" not in awards(own.conn, user)
 
 
+def test_a_dated_event_is_judged_by_the_window_at_its_own_time(own: OwnDatabase):
+    """An import of last season's events earns last season's badge; an event from before a
+    window opened does not earn the badge even while the window is open now."""
+    own.sync(project_rookie=PAST, project_enthusiast=OPEN)
+    in_season, before_season = uuid4(), uuid4()
+
+    imported = call(
+        own.conn,
+        "track",
+        p_user_id=in_season,
+        p_metric="project_created",
+        p_amount=5,
+        p_client=False,
+        p_at=datetime(2020, 6, 1, tzinfo=UTC),
+    )
+    early = call(
+        own.conn,
+        "track",
+        p_user_id=before_season,
+        p_metric="project_created",
+        p_amount=15,
+        p_client=False,
+        p_at=datetime(2019, 6, 1, tzinfo=UTC),
+    )
+
+    assert imported["awarded"] == ["first_builder", "project_rookie"]
+    assert earned_at(own.conn, in_season, "project_rookie") == datetime(2020, 6, 1, tzinfo=UTC)
+    assert early["awarded"] == ["first_builder"]
+    assert "project_enthusiast" not in awards(own.conn, before_season)
+
+
+def test_a_backfilled_award_is_never_dated_before_its_window_opened(own: OwnDatabase, user: UUID):
+    call(
+        own.conn,
+        "track",
+        p_user_id=user,
+        p_metric="project_created",
+        p_amount=15,
+        p_client=False,
+        p_at=T0,
+    )
+    opened = {"starts_at": "2025-06-01T00:00:00+00:00", "ends_at": OPEN["ends_at"]}
+    own.sync([badge("project_dozen", "metric", metric="project_created", threshold=12, **opened)])
+
+    assert (
+        own.db.check_badges_all("project_dozen", notify=False, revoke=False)["awarded_count"] == 1
+    )
+    assert earned_at(own.conn, user, "project_dozen") == datetime(2025, 6, 1, tzinfo=UTC)
+
+
+def test_a_single_badge_backfill_also_awards_the_composites_it_completes(
+    own: OwnDatabase, user: UUID
+):
+    own.sync(team_spirit={"enabled": False})
+    for metric in ("project_created", "journey_entry", "contribution_approved"):
+        own.db.track(user, MetricEvent(metric), client=False)
+    own.db.track(user, MetricEvent("interaction", 10), client=False)
+    assert "all_rounder" not in awards(own.conn, user)
+
+    own.sync()
+    result = own.db.check_badges_all("team_spirit", notify=False, revoke=False)
+
+    assert result == {"awarded_count": 2, "revoked_count": 0}
+    assert {"team_spirit", "all_rounder"} <= set(awards(own.conn, user))
+
+
 # --- auto-revoke and manual revocation --------------------------------------------------------
 
 

@@ -214,6 +214,32 @@ def test_clients_see_only_enabled_visible_badges_and_active_providers(conn: Conn
     assert providers == {"openai", "anthropic", "google", "meta"}
 
 
+@pytest.mark.parametrize("role", CLIENT_ROLES)
+def test_clients_see_only_enabled_metrics_levels_and_their_requirements(conn: Conn, role: str):
+    with conn.transaction(force_rollback=True):
+        conn.execute(
+            "insert into badges.metrics (id, name, enabled) values"
+            " ('test_on', 'On', true), ('test_off', 'Off', false)"
+        )
+        conn.execute(
+            "insert into badges.levels (id, name, enabled) values"
+            " ('test_on', 'On', true), ('test_off', 'Off', false)"
+        )
+        conn.execute(
+            "insert into badges.level_requirements (level_id, metric, required) values"
+            " ('test_on', 'test_on', 1), ('test_off', 'test_on', 1)"
+        )
+        conn.execute(sql.SQL("set local role {}").format(sql.Identifier(role)))
+
+        metrics = {r[0] for r in conn.execute("select id from badges.metrics")}
+        levels = {r[0] for r in conn.execute("select id from badges.levels")}
+        steps = {r[0] for r in conn.execute("select level_id from badges.level_requirements")}
+
+    assert ("test_on" in metrics, "test_off" in metrics) == (True, False)
+    assert ("test_on" in levels, "test_off" in levels) == (True, False)
+    assert ("test_on" in steps, "test_off" in steps) == (True, False)
+
+
 # --- writes: none ----------------------------------------------------------------------------
 
 WRITES = {

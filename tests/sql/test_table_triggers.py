@@ -62,6 +62,9 @@ create trigger count_verifications after insert or update on public.profiles
 create table public.bad_metric (id bigserial primary key, user_id uuid);
 create trigger count_bad_metric after insert on public.bad_metric
   for each row execute function badges.track_insert('no_such_metric');
+create table public.bad_toggle (id bigserial primary key, user_id uuid, done boolean);
+create trigger count_bad_toggle after insert or update on public.bad_toggle
+  for each row execute function badges.track_true('no_such_metric', 'done');
 create table public.bad_owner (id bigserial primary key, owner_id uuid);
 create trigger count_bad_owner after insert on public.bad_owner
   for each row execute function badges.track_insert('project_created');
@@ -405,6 +408,16 @@ def test_a_trigger_counting_an_undeclared_metric_fails_the_insert_with_bd005(app
     assert rows(app, "select count(*) from public.bad_metric where user_id = %s", user) == [(0,)]
     for table in ("metric_totals", "metric_events", "users"):
         assert count(app, table, user) == 0, table
+
+
+def test_a_toggle_trigger_with_an_undeclared_metric_fails_even_a_write_it_would_not_count(
+    app: Conn, user: UUID
+):
+    """A misspelt metric shows on the first write, not on the first write that would count."""
+    with pytest.raises(psycopg.Error) as failed:
+        app.execute("insert into public.bad_toggle (user_id, done) values (%s, false)", (user,))
+
+    assert failed.value.sqlstate == "BD005"
 
 
 @pytest.mark.parametrize(
