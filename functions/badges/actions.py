@@ -16,9 +16,11 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
+from badges import cursor
 from badges import models as m
 from badges import responses as r
 from badges.auth import Caller
+from badges.delivery.worker import Deliverer
 from badges.errors import Forbidden, InvalidRequest, RateLimited, UnknownAction
 from badges.settings import Settings
 from badges.store.db import BadgesDb, MetricEvent
@@ -32,6 +34,15 @@ RATE_BUCKET = "client_writes"
 class Context:
     db: BadgesDb
     settings: Settings
+    deliverer: Deliverer
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An action's answer, and what to do once it has been sent (None: nothing)."""
+
+    body: dict[str, Any]
+    after_response: Callable[[], object] | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +164,61 @@ def level_status(ctx: Context, call: Call[m.LevelStatusRequest]) -> r.LevelStatu
     return r.LevelStatusResponse.model_validate(result)
 
 
+def notifications(ctx: Context, call: Call[m.NotificationsRequest]) -> r.InboxResponse:
+    req = call.request
+    result = ctx.db.inbox(
+        call.user(), unread_only=req.unread_only, limit=req.limit, before=req.before
+    )
+    return r.InboxResponse.model_validate(result)
+
+
+def mark_notifications_read(ctx: Context, call: Call[m.MarkReadRequest]) -> r.MarkReadResponse:
+    result = ctx.db.mark_notifications_read(call.user(), call.request.ids)
+    return r.MarkReadResponse.model_validate(result)
+
+
+def feed(ctx: Context, call: Call[m.FeedRequest]) -> r.FeedResponse:
+    req = call.request
+    before = cursor.decode(req.before) if req.before is not None else None
+    entries = ctx.db.feed(req.limit, before)["entries"]
+    last = cursor.encode(entries[-1]) if len(entries) == req.limit else None
+    return r.FeedResponse.model_validate({"entries": entries, "next_before": last})
+
+
+def preferences(ctx: Context, call: Call[m.PreferencesRequest]) -> r.PreferencesResponse:
+    result = ctx.db.preferences(call.user(), call.request.feed_opt_out)
+    return r.PreferencesResponse.model_validate(result)
+
+
+def register_push_token(
+    ctx: Context, call: Call[m.RegisterPushTokenRequest]
+) -> r.PushTokenResponse:
+    req = call.request
+    result = ctx.db.register_push_token(call.user(), req.token, req.platform)
+    return r.PushTokenResponse.model_validate(result)
+
+
+def unregister_push_token(
+    ctx: Context, call: Call[m.UnregisterPushTokenRequest]
+) -> r.PushTokenRemovedResponse:
+    result = ctx.db.unregister_push_token(call.user(), call.request.token)
+    return r.PushTokenRemovedResponse.model_validate(result)
+
+
+def deliver_notifications(ctx: Context, call: Call[m.DeliverRequest]) -> r.DeliveryResponse:
+    counts = ctx.deliverer.deliver_due(max_seconds=call.request.max_seconds)
+    return r.DeliveryResponse.model_validate(counts.as_json())
+
+
+def outbox(ctx: Context, call: Call[m.OutboxRequest]) -> r.OutboxResponse:
+    req = call.request
+    return r.OutboxResponse.model_validate(ctx.db.outbox_rows(req.status, req.limit, req.before))
+
+
+def requeue_notifications(ctx: Context, call: Call[m.RequeueRequest]) -> r.RequeueResponse:
+    return r.RequeueResponse.model_validate(ctx.db.requeue_notifications(call.request.ids))
+
+
 ACTIONS: dict[str, Action] = {
     "award": Action(m.AwardRequest, award, client_write=True),
     "list": Action(m.Empty, list_badges),
@@ -169,19 +235,40 @@ ACTIONS: dict[str, Action] = {
     "backfill": Action(m.BackfillRequest, backfill, service_only=True),
     "progress": Action(m.Empty, progress),
     "level_status": Action(m.LevelStatusRequest, level_status),
+    "notifications": Action(m.NotificationsRequest, notifications),
+    "mark_notifications_read": Action(m.MarkReadRequest, mark_notifications_read),
+    "feed": Action(m.FeedRequest, feed),
+    "preferences": Action(m.PreferencesRequest, preferences),
+    "register_push_token": Action(m.RegisterPushTokenRequest, register_push_token),
+    "unregister_push_token": Action(m.UnregisterPushTokenRequest, unregister_push_token),
+    "deliver_notifications": Action(m.DeliverRequest, deliver_notifications, service_only=True),
+    "outbox": Action(m.OutboxRequest, outbox, service_only=True),
+    "requeue_notifications": Action(m.RequeueRequest, requeue_notifications, service_only=True),
 }
 
 
-def dispatch(ctx: Context, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+def dispatch(ctx: Context, caller: Caller, body: dict[str, Any]) -> Outcome:
     action = _lookup(body.get("action"))
     if action.service_only and not caller.is_service:
         raise Forbidden("Only a service caller may call this action.")
-    call = Call(caller, _parse(action.request, body))
-    if not caller.is_service and call.request.user_id not in (None, caller.user_id):
+    # Whose data first: a user naming another user is refused whatever else the body holds.
+    if not caller.is_service and _parse(m.Request, body).user_id not in (None, caller.user_id):
         raise Forbidden("A user may act only on their own data.")
+    call = Call(caller, _parse(action.request, body))
     if action.client_write and not caller.is_service:
         _take_rate_token(ctx, call.user())
-    return action.handler(ctx, call).model_dump(mode="json")
+    answer = action.handler(ctx, call)
+    return Outcome(answer.model_dump(mode="json"), _announce(ctx, call, answer))
+
+
+def _announce(ctx: Context, call: Call[Any], answer: r.Response) -> Callable[[], object] | None:
+    """After a request that awarded: one short delivery attempt of the user's new outbox rows,
+    once the response is out (the scheduled job delivers whatever this misses)."""
+    awarded = getattr(answer, "awarded", None)  # a bool (award) or a list of badge ids
+    if not awarded or not ctx.settings.immediate_delivery or not ctx.deliverer.channels:
+        return None
+    user, timeout = call.user(), ctx.settings.immediate_timeout
+    return lambda: ctx.deliverer.deliver_user_now(user, timeout)
 
 
 def _lookup(name: object) -> Action:

@@ -1,5 +1,6 @@
-"""Wiring: settings → store → context + verifier → endpoint. Built once per process, lazily,
-so a server that forks workers opens its connection pool in each worker, not before."""
+"""Wiring: settings → store → context (with the delivery worker) + verifier → endpoint. Built
+once per process, lazily, so a server that forks workers opens its connection pool in each
+worker, not before."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import flask
 
 from badges.actions import Context
 from badges.auth import Verifier
+from badges.delivery.worker import make_deliverer
 from badges.endpoint import Endpoint, error_response, internal
 from badges.settings import Settings
 from badges.store import make_store
@@ -19,15 +21,17 @@ from badges.store.db import BadgesDb
 log = logging.getLogger("badges")
 
 
-def build_endpoint(settings: Settings) -> Endpoint:
+def build_endpoint(settings: Settings, kind: type[Endpoint] = Endpoint) -> Endpoint:
     db = BadgesDb(make_store(settings))
-    return Endpoint(Context(db=db, settings=settings), Verifier(settings))
+    context = Context(db=db, settings=settings, deliverer=make_deliverer(db, settings))
+    return kind(context, Verifier(settings))
 
 
 class LazyEndpoint:
     """The endpoint built from the environment on the first request."""
 
-    def __init__(self) -> None:
+    def __init__(self, kind: type[Endpoint] = Endpoint) -> None:
+        self._kind = kind
         self._endpoint: Endpoint | None = None
         self._lock = threading.Lock()
 
@@ -44,7 +48,7 @@ class LazyEndpoint:
     def get(self) -> Endpoint:
         with self._lock:
             if self._endpoint is None:
-                self._endpoint = build_endpoint(Settings.from_env())
+                self._endpoint = build_endpoint(Settings.from_env(), self._kind)
             return self._endpoint
 
     def close(self) -> None:

@@ -1,4 +1,5 @@
-"""The `badges` command: serve, migrate, sync-catalog, check-streaks, check-badges, backfill, token.
+"""The `badges` command: serve, migrate, sync-catalog, the batch jobs (check-streaks,
+check-badges, backfill, deliver-notifications), token.
 
 `badges serve` is what `make run` runs: it starts the embedded PostgreSQL unless DATABASE_URL
 (or the Supabase store) is configured, applies the migrations, syncs the catalog and serves the
@@ -18,6 +19,7 @@ from uuid import UUID
 
 from badges import devdb, devtokens
 from badges.catalog import load_catalog
+from badges.delivery.worker import make_deliverer
 from badges.errors import BadgesError
 from badges.migrate import migrate
 from badges.settings import DEV_JWT_SECRET, Settings
@@ -65,6 +67,15 @@ def _parser() -> argparse.ArgumentParser:
     backfill.add_argument("--badge", help="only this badge id (default: every automatic badge)")
     backfill.add_argument("--notify", action="store_true", help="write notifications too")
     backfill.set_defaults(run=_backfill)
+
+    deliver = sub.add_parser(
+        "deliver-notifications",
+        help="send due notifications to the configured channels (webhook, Expo push)",
+    )
+    deliver.add_argument(
+        "--max-seconds", type=float, default=50.0, help="stop starting batches after this long"
+    )
+    deliver.set_defaults(run=_deliver)
 
     token = sub.add_parser("token", help="print a development JWT")
     who = token.add_mutually_exclusive_group(required=True)
@@ -151,9 +162,16 @@ def _backfill(args: argparse.Namespace) -> int:
     )
 
 
-def _print_batch(job: Callable[[BadgesDb], JsonObject]) -> int:
-    """Run one batch SQL function on the configured database and print its JSON answer."""
-    store = make_store(settings_with_database())
+def _deliver(args: argparse.Namespace) -> int:
+    settings = settings_with_database()
+    return _print_batch(
+        lambda db: make_deliverer(db, settings).deliver_due(args.max_seconds).as_json(), settings
+    )
+
+
+def _print_batch(job: Callable[[BadgesDb], JsonObject], settings: Settings | None = None) -> int:
+    """Run one batch job on the configured database and print its JSON answer."""
+    store = make_store(settings or settings_with_database())
     try:
         print(json.dumps(job(BadgesDb(store)), sort_keys=True))
     except BadgesError as exc:

@@ -5,6 +5,12 @@ first, then the token, then the JSON, so an unauthenticated caller learns nothin
 GET …/health answers whether the database does. OPTIONS answers CORS preflights.
 Every error is the JSON body of errors.py with its status; an unexpected exception is logged
 with a request id and answered 500 without a stack trace.
+
+What an action leaves for after its answer (a short delivery attempt of new notifications) runs
+when the server closes the response, after the body has been written: it can neither delay nor
+change the answer.
+
+JobsEndpoint is the private target for schedulers: the batch actions only, as a service.
 """
 
 from __future__ import annotations
@@ -12,14 +18,16 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import flask
 
-from badges.actions import Context, dispatch
-from badges.auth import Verifier
+from badges.actions import Context, Outcome, dispatch
+from badges.auth import Caller, Verifier
 from badges.errors import (
     BadgesError,
+    Forbidden,
     Internal,
     InvalidJson,
     MethodNotAllowed,
@@ -31,6 +39,8 @@ log = logging.getLogger("badges")
 
 MAX_BODY_BYTES = 64 * 1024
 ALLOWED_HEADERS = "authorization, apikey, content-type, x-client-info"
+# What schedulers call on badges_jobs.
+JOB_ACTIONS = frozenset({"deliver_notifications", "check_badges", "check_streaks", "backfill"})
 
 
 class Endpoint:
@@ -53,9 +63,9 @@ class Endpoint:
             if request.method != "POST":
                 raise MethodNotAllowed("POST a JSON object; GET is only for /health.")
             raw = _read_body(request)
-            caller = self.verifier.verify(request.headers.get("Authorization"))
+            caller = self._caller(request)
             body = _parse_json(raw)
-            return _json(200, {"success": True, **dispatch(self.context, caller, body)})
+            return _answer(self._dispatch(caller, body), request_id)
         except Internal as exc:
             log.error("internal error in request %s: %s", request_id, exc.message)
             return error_response(internal(request_id))
@@ -64,6 +74,12 @@ class Endpoint:
         except Exception:
             log.exception("internal error in request %s", request_id)
             return error_response(internal(request_id))
+
+    def _caller(self, request: flask.Request) -> Caller:
+        return self.verifier.verify(request.headers.get("Authorization"))
+
+    def _dispatch(self, caller: Caller, body: dict[str, Any]) -> Outcome:
+        return dispatch(self.context, caller, body)
 
     def _health(self) -> flask.Response:
         try:
@@ -85,6 +101,42 @@ class Endpoint:
         response.headers["Access-Control-Allow-Methods"] = "POST, GET, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
         response.headers["Access-Control-Max-Age"] = "86400"
+
+
+class JobsEndpoint(Endpoint):
+    """badges_jobs: deliver_notifications, check_badges, check_streaks and backfill, run as the
+    service. With BADGES_JOBS_AUTH=iam it trusts the platform (a private Cloud Function or Cloud
+    Run service: IAM has checked the scheduler's OIDC token); otherwise it wants a service_role
+    token like the main function."""
+
+    def _caller(self, request: flask.Request) -> Caller:
+        if self.context.settings.jobs_auth == "iam":
+            return Caller.service()
+        caller = super()._caller(request)
+        if not caller.is_service:
+            raise Forbidden("Only a service caller may run jobs.")
+        return caller
+
+    def _dispatch(self, caller: Caller, body: dict[str, Any]) -> Outcome:
+        if body.get("action") not in JOB_ACTIONS:
+            raise Forbidden(f"badges_jobs runs only {', '.join(sorted(JOB_ACTIONS))}.")
+        return super()._dispatch(caller, body)
+
+
+def _answer(outcome: Outcome, request_id: str) -> flask.Response:
+    response = _json(200, {"success": True, **outcome.body})
+    after = outcome.after_response
+    if after is not None:
+        response.call_on_close(lambda: _quietly(after, request_id))
+    return response
+
+
+def _quietly(work: Callable[[], object], request_id: str) -> None:
+    """Work after the response: its failure is logged, never the caller's concern."""
+    try:
+        work()
+    except Exception:
+        log.exception("after-response work of request %s failed", request_id)
 
 
 def _read_body(request: flask.Request) -> bytes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Literal, Self
 from uuid import UUID
 from zoneinfo import available_timezones
 
@@ -25,9 +25,12 @@ from pydantic import (
     StrictInt,
     StrictStr,
     StringConstraints,
+    model_validator,
 )
 
 MAX_OFFSET = 1_000_000
+MAX_IDS = 1000
+MAX_DELIVERY_SECONDS = 540  # Cloud Functions' longest HTTP timeout
 MAX_AMOUNT = 1_000_000
 # Clocks differ: an event dated this far ahead of ours is still accepted as "now".
 CLOCK_SKEW = timedelta(minutes=5)
@@ -150,3 +153,65 @@ class LevelStatusRequest(Request):
 class PageRequest(Request):
     limit: StrictInt = Field(default=10, ge=1, le=100)
     offset: StrictInt = Field(default=0, ge=0, le=MAX_OFFSET)
+
+
+Limit = Annotated[StrictInt, Field(ge=1, le=100)]
+RowId = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
+PushToken = Annotated[
+    StrictStr, StringConstraints(pattern=r"^Expo(nent)?PushToken\[[A-Za-z0-9_-]{1,200}\]$")
+]
+
+
+class IdsOrAll(Request):
+    """Some rows by id, or all of them: exactly one of the two."""
+
+    ids: Annotated[list[RowId], Field(min_length=1, max_length=MAX_IDS)] | None = None
+    all: StrictBool = False
+
+    @model_validator(mode="after")
+    def _ids_or_all(self) -> Self:
+        if (self.ids is None) == (not self.all):
+            raise ValueError("send either ids (a non-empty list) or all: true")
+        return self
+
+
+class NotificationsRequest(Request):
+    unread_only: StrictBool = False
+    limit: Limit = 20
+    before: RowId | None = None  # the next_before of the previous page
+
+
+class MarkReadRequest(IdsOrAll):
+    pass
+
+
+class FeedRequest(Request):
+    limit: Limit = 20
+    before: Annotated[StrictStr, StringConstraints(max_length=200)] | None = None  # a cursor
+
+
+class PreferencesRequest(Request):
+    feed_opt_out: StrictBool | None = None  # omitted: read the preferences only
+
+
+class RegisterPushTokenRequest(Request):
+    token: PushToken
+    platform: Literal["ios", "android", "web"] | None = None
+
+
+class UnregisterPushTokenRequest(Request):
+    token: PushToken
+
+
+class DeliverRequest(Request):
+    max_seconds: Annotated[StrictInt, Field(ge=1, le=MAX_DELIVERY_SECONDS)] = 50
+
+
+class OutboxRequest(Request):
+    status: Literal["pending", "delivered", "dead"] = "dead"
+    limit: Limit = 20
+    before: RowId | None = None
+
+
+class RequeueRequest(IdsOrAll):
+    pass

@@ -180,3 +180,85 @@ class Provider(Response):
 class CatalogResponse(Response):
     badges: list[CatalogBadge]
     providers: list[Provider]
+
+
+class InboxNotification(Response):
+    id: int
+    type: str
+    badge_id: str | None
+    message: str
+    created_at: str
+    read: bool
+
+
+class InboxResponse(Response):
+    notifications: list[InboxNotification]
+    unread_count: int
+    next_before: int | None
+
+
+class MarkReadResponse(Response):
+    marked: int
+    unread_count: int
+
+
+class FeedBadge(Response):
+    id: str
+    name: str
+    icon: str
+    tier: str
+    category: str
+
+
+class FeedEntry(Response):
+    user_id: UUID
+    badge: FeedBadge
+    earned_at: str
+    text: str
+
+
+class FeedResponse(Response):
+    entries: list[FeedEntry]
+    next_before: str | None
+
+
+class PreferencesResponse(Response):
+    feed_opt_out: bool
+
+
+class PushTokenResponse(Response):
+    registered: bool
+    token_count: int
+
+
+class PushTokenRemovedResponse(Response):
+    removed: bool
+
+
+class DeliveryResponse(Response):
+    delivered: int
+    failed: int
+    dead: int
+
+
+class OutboxRow(Response):
+    id: int
+    dedupe_key: str
+    user_id: UUID
+    badge_id: str | None
+    status: str
+    attempts: int
+    last_error: str | None
+    delivered_channels: list[str]
+    created_at: str
+    last_attempt_at: str | None
+    next_attempt_at: str
+
+
+class OutboxResponse(Response):
+    notifications: list[OutboxRow]
+    next_before: int | None
+
+
+class RequeueResponse(Response):
+    requeued: int

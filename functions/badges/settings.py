@@ -6,13 +6,15 @@ import os
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 # The Supabase CLI's well-known development secret: what `supabase start` signs tokens with.
 # Only `badges serve` and `badges token` fall back to it; a deployed function never does.
 DEV_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"  # noqa: S105 - public dev value
 # The issuer of tokens minted by a local `supabase start`.
 CLI_ISSUER = "http://127.0.0.1:54321/auth/v1"
+# Expo's push API (https://docs.expo.dev/push-notifications/sending-notifications/).
+EXPO_PUSH_URL = "https://exp.host/--/api/v2/push/send"
 
 
 class SettingsError(ValueError):
@@ -34,6 +36,28 @@ class Settings(BaseModel):
     rate_limit_burst: int = Field(default=40, ge=1)
     db_timeout: float = Field(default=5.0, gt=0)
     db_pool_size: int = Field(default=10, ge=1)
+    # Notification channels: none configured means in-app only.
+    webhook_url: str | None = Field(default=None, pattern=r"^https?://")
+    webhook_secret: str | None = Field(default=None, min_length=16)
+    expo_push: bool = False
+    expo_access_token: str | None = None
+    expo_push_url: str = Field(default=EXPO_PUSH_URL, pattern=r"^https?://")
+    # Delivery: retries with exponential backoff, then the dead letter.
+    delivery_max_attempts: int = Field(default=10, ge=1, le=100)
+    delivery_backoff_seconds: float = Field(default=30.0, gt=0)
+    delivery_max_backoff_seconds: float = Field(default=3600.0, gt=0)
+    delivery_timeout: float = Field(default=10.0, gt=0, le=60)
+    delivery_batch_size: int = Field(default=50, ge=1, le=500)
+    immediate_delivery: bool = True
+    immediate_timeout: float = Field(default=2.0, gt=0, le=30)
+    # badges_jobs: "token" wants a service_role token; "iam" trusts the platform's IAM check.
+    jobs_auth: Literal["token", "iam"] = "token"
+
+    @model_validator(mode="after")
+    def _webhook_is_signed(self) -> Settings:
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError("BADGES_WEBHOOK_URL needs BADGES_WEBHOOK_SECRET (16+ characters)")
+        return self
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -55,14 +79,11 @@ class Settings(BaseModel):
             or ((f"{supabase_url}/auth/v1",) if supabase_url else (CLI_ISSUER,)),
             "cors_origins": _split(get("BADGES_CORS_ORIGINS")) or ("*",),
         }
-        for field, name in (
-            ("rate_limit_per_minute", "BADGES_RATE_LIMIT_PER_MINUTE"),
-            ("rate_limit_burst", "BADGES_RATE_LIMIT_BURST"),
-            ("db_timeout", "BADGES_DB_TIMEOUT"),
-            ("db_pool_size", "BADGES_DB_POOL_SIZE"),
-        ):
+        for field, name in OPTIONAL_VARIABLES.items():
             if get(name) is not None:
                 values[field] = get(name)
+        if values.get("expo_access_token") and "expo_push" not in values:
+            values["expo_push"] = True  # a token is only ever set to push with it
         values["store"] = get("BADGES_STORE") or _default_store(values)
         try:
             return cls.model_validate(values)
@@ -72,6 +93,28 @@ class Settings(BaseModel):
     @property
     def rate_limited(self) -> bool:
         return self.rate_limit_per_minute > 0
+
+
+# Settings read as they are written, when set: field -> environment variable.
+OPTIONAL_VARIABLES = {
+    "rate_limit_per_minute": "BADGES_RATE_LIMIT_PER_MINUTE",
+    "rate_limit_burst": "BADGES_RATE_LIMIT_BURST",
+    "db_timeout": "BADGES_DB_TIMEOUT",
+    "db_pool_size": "BADGES_DB_POOL_SIZE",
+    "webhook_url": "BADGES_WEBHOOK_URL",
+    "webhook_secret": "BADGES_WEBHOOK_SECRET",
+    "expo_push": "BADGES_EXPO_PUSH",
+    "expo_access_token": "BADGES_EXPO_ACCESS_TOKEN",
+    "expo_push_url": "BADGES_EXPO_PUSH_URL",
+    "delivery_max_attempts": "BADGES_DELIVERY_MAX_ATTEMPTS",
+    "delivery_backoff_seconds": "BADGES_DELIVERY_BACKOFF_SECONDS",
+    "delivery_max_backoff_seconds": "BADGES_DELIVERY_MAX_BACKOFF_SECONDS",
+    "delivery_timeout": "BADGES_DELIVERY_TIMEOUT",
+    "delivery_batch_size": "BADGES_DELIVERY_BATCH_SIZE",
+    "immediate_delivery": "BADGES_IMMEDIATE_DELIVERY",
+    "immediate_timeout": "BADGES_IMMEDIATE_TIMEOUT",
+    "jobs_auth": "BADGES_JOBS_AUTH",
+}
 
 
 def _split(value: str | None) -> tuple[str, ...]:

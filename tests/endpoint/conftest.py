@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 
 from badges import devtokens
 from badges.app import LazyEndpoint
+from badges.settings import OPTIONAL_VARIABLES
 from tests.conftest import PROJECT_DIR
 
 SECRET = "test-jwt-secret-with-at-least-32-characters"
@@ -33,11 +34,8 @@ BASE_ENV = {
     "SUPABASE_JWT_ISSUER": "",
     "BADGES_STORE": "",
     "BADGES_CORS_ORIGINS": "",
-    "BADGES_RATE_LIMIT_PER_MINUTE": "",
-    "BADGES_RATE_LIMIT_BURST": "",
-    "BADGES_DB_TIMEOUT": "",
-    "BADGES_DB_POOL_SIZE": "",
     "BADGES_CATALOG": "",
+    **dict.fromkeys(OPTIONAL_VARIABLES.values(), ""),
 }
 
 MakeClient = Callable[..., FlaskClient]
@@ -130,6 +128,7 @@ class Api:
     def post(self, body: Any, token: str | None = None, path: str = "/") -> Answer:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         response = self.client.post(path, json=body, headers=headers)
+        response.close()  # as a server does once the body is out: runs after-response work
         return Answer(response.status_code, response.get_json(), dict(response.headers))
 
     def call(

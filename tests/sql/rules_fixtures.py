@@ -95,13 +95,13 @@ def awards(conn: Conn, user: UUID) -> list[str]:
 
 
 def notified(conn: Conn, user: UUID) -> list[str]:
-    """The badge of each badge_earned notification of the user, sorted."""
+    """The badge of each badge.earned notification of the user, sorted."""
     return [
         r[0]
         for r in rows(
             conn,
             "select badge_id from badges.notifications"
-            " where user_id = %s and kind = 'badge_earned' order by 1",
+            " where user_id = %s and kind = 'badge.earned' order by 1",
             user,
         )
     ]

@@ -38,7 +38,11 @@ def test_new_award_writes_one_notification_and_bumps_badge_count(
     db.award_badge(user, "social_sharer", client=True)
 
     assert notifications(conn, user) == [
-        ("badge_earned", "social_sharer", "You earned Social Sharer!")
+        (
+            "badge.earned",
+            "social_sharer",
+            "Congrats! You earned Social Sharer! Shared your progress.",
+        )
     ]
     assert stats(conn, user) == (1, 0)
 

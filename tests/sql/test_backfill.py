@@ -249,7 +249,7 @@ def test_a_backfill_with_notify_writes_one_notification_per_new_award(
         "select user_id, message from badges.notifications where badge_id = 'project_trio'",
     )
     assert sorted(notified) == sorted(
-        [(u, "You earned Project Trio!") for u in (holder, late, later)]
+        [(u, "Congrats! You earned Project Trio for 3 projects!") for u in (holder, late, later)]
     )
 
 

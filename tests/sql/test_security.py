@@ -41,11 +41,12 @@ PER_USER_TABLES = [
     "metric_items",
     "metric_totals",
     "notifications",
+    "push_tokens",
     "quiz_scores",
     "streaks",
     "user_stats",
 ]
-SERVICE_ONLY_TABLES = ["rarity_counts", "rate_limits", "revocations", "users"]
+SERVICE_ONLY_TABLES = ["outbox", "rarity_counts", "rate_limits", "revocations", "users"]
 # The trigger functions apps attach to their own tables: they must write badges tables while the
 # app's client role writes the app's table. Nobody can call them (they are trigger functions and
 # no client role may attach them); every other function runs with its caller's rights.
@@ -155,7 +156,8 @@ def two_users(db: BadgesDb) -> tuple[UUID, UUID]:
     users = (uuid4(), uuid4())
     badges, providers = load_catalog().sync_payload()[:2]
     db.sync_catalog(badges, providers, [{"id": "probe", "name": "Probe"}], [])  # v1 + a metric
-    for u in users:
+    for i, u in enumerate(users):
+        db.register_push_token(u, f"ExponentPushToken[two-users-{i}-{u.hex}]", "ios")
         db.award_badge(u, "social_sharer", client=True)
         db.record_score(u, "openai", True)
         db.track(u, MetricEvent("probe", item="x", idempotency_key="k"), client=False)

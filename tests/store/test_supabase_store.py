@@ -14,6 +14,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -135,6 +136,21 @@ SAMPLES: dict[str, Sample] = {
     ),
     "progress": Sample("progress", (USER,)),
     "level_status": Sample("level_status", (USER, "newcomer")),
+    "claim_notifications": Sample("claim_notifications", (50, 1030, 10, None)),
+    "finish_notifications": Sample(
+        "finish_notifications",
+        (str(USER), [{"id": 1, "sent": ["webhook"], "error": None}], 10, 30.0, 3600.0),
+    ),
+    "outbox_rows": Sample("outbox_rows", ("dead", 20, None)),
+    "requeue_notifications": Sample("requeue_notifications", ([3, 4],)),
+    "inbox": Sample("inbox", (USER,), {"unread_only": True, "limit": 20, "before": 99}),
+    "mark_notifications_read": Sample("mark_notifications_read", (USER, None)),
+    "feed": Sample("feed", (20, (datetime(2026, 11, 23, 10, tzinfo=UTC), USER, "first_log"))),
+    "preferences": Sample("preferences", (USER, True)),
+    "register_push_token": Sample(
+        "register_push_token", (USER, "ExponentPushToken[abc]", "android")
+    ),
+    "unregister_push_token": Sample("unregister_push_token", (USER, "ExponentPushToken[abc]")),
 }
 
 
@@ -180,6 +196,16 @@ def test_each_method_posts_one_rpc_to_its_sql_function_with_every_parameter_and_
             {"p_user_id": str(USER), "p_timezone": "Europe/Paris", "p_at": None},
         ),
         ("leaderboard", {"p_user_id": None, "p_limit": 10, "p_offset": 0}),
+        ("mark_notifications_read", {"p_user_id": str(USER), "p_ids": [], "p_all": True}),
+        (
+            "feed",
+            {
+                "p_limit": 20,
+                "p_before_at": "2026-11-23T10:00:00+00:00",
+                "p_before_user": str(USER),
+                "p_before_badge": "first_log",
+            },
+        ),
         (
             "sync_catalog",
             {

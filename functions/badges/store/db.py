@@ -15,6 +15,8 @@ from badges.errors import Internal
 from badges.store import Store
 
 JsonObject = dict[str, Any]
+# The award a feed page starts after: (earned_at, user_id, badge_id).
+FeedKey = tuple[datetime, UUID, str]
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,74 @@ class BadgesDb:
 
     def level_status(self, user_id: UUID, level: str) -> JsonObject:
         return self._object("level_status", p_user_id=user_id, p_level=level)
+
+    def claim_notifications(
+        self, limit: int, lease_seconds: int, max_attempts: int, user_id: UUID | None
+    ) -> JsonObject:
+        return self._object(
+            "claim_notifications",
+            p_limit=limit,
+            p_lease_seconds=lease_seconds,
+            p_max_attempts=max_attempts,
+            p_user_id=user_id,
+        )
+
+    def finish_notifications(
+        self,
+        token: str,
+        results: list[JsonObject],
+        max_attempts: int,
+        backoff_seconds: float,
+        max_backoff_seconds: float,
+    ) -> JsonObject:
+        return self._object(
+            "finish_notifications",
+            p_token=token,
+            p_results=results,
+            p_max_attempts=max_attempts,
+            p_backoff_seconds=backoff_seconds,
+            p_max_backoff_seconds=max_backoff_seconds,
+        )
+
+    def outbox_rows(self, status: str, limit: int, before: int | None) -> JsonObject:
+        return self._object("outbox_rows", p_status=status, p_limit=limit, p_before=before)
+
+    def requeue_notifications(self, ids: list[int] | None) -> JsonObject:
+        return self._object("requeue_notifications", p_ids=ids)
+
+    def inbox(
+        self, user_id: UUID, *, unread_only: bool, limit: int, before: int | None
+    ) -> JsonObject:
+        return self._object(
+            "inbox", p_user_id=user_id, p_unread_only=unread_only, p_limit=limit, p_before=before
+        )
+
+    def mark_notifications_read(self, user_id: UUID, ids: list[int] | None) -> JsonObject:
+        """ids None marks every one."""
+        return self._object(
+            "mark_notifications_read", p_user_id=user_id, p_ids=ids or [], p_all=ids is None
+        )
+
+    def feed(self, limit: int, before: FeedKey | None) -> JsonObject:
+        at, user_id, badge_id = before or (None, None, None)
+        return self._object(
+            "feed",
+            p_limit=limit,
+            p_before_at=at,
+            p_before_user=user_id,
+            p_before_badge=badge_id,
+        )
+
+    def preferences(self, user_id: UUID, feed_opt_out: bool | None) -> JsonObject:
+        return self._object("preferences", p_user_id=user_id, p_feed_opt_out=feed_opt_out)
+
+    def register_push_token(self, user_id: UUID, token: str, platform: str | None) -> JsonObject:
+        return self._object(
+            "register_push_token", p_user_id=user_id, p_token=token, p_platform=platform
+        )
+
+    def unregister_push_token(self, user_id: UUID, token: str) -> JsonObject:
+        return self._object("unregister_push_token", p_user_id=user_id, p_token=token)
 
     def sync_catalog(
         self,

@@ -1,0 +1,470 @@
+/**
+ * Notifications that never hold an award back: a transactional outbox written in the award's
+ * transaction and drained by the delivery job (webhook, Expo push), the push tokens the Expo
+ * channel sends to, and the wording of the in-app message.
+ *
+ * Delivery is at least once: a row is claimed with FOR UPDATE SKIP LOCKED and leased (its
+ * next_attempt_at moves past the lease), so concurrent workers never hold the same row; a worker
+ * that dies mid-send leaves the row due again when the lease runs out. The dedupe key travels
+ * with every attempt (Idempotency-Key) so receivers can drop a repeat.
+ */
+
+/** notify = false: a quiet badge, awarded without an inbox message or an outbox row. */
+alter table badges.definitions add column notify boolean not null default true;
+
+/** One spelling of the event everywhere: inbox kind, outbox kind and webhook type. */
+update badges.notifications set kind = 'badge.earned' where kind = 'badge_earned';
+
+/**
+ * The outbox: one row per announcement, dedupe_key unique per (user, badge), so a badge earned
+ * again after an automatic revocation is not announced twice. payload is the event as sent.
+ * status: pending (due at next_attempt_at), delivered, or dead (attempts exhausted: kept, visible,
+ * re-queueable). delivered_channels: channels that took it, never sent to again on a retry.
+ */
+create table badges.outbox (
+  id bigint generated always as identity primary key,
+  dedupe_key text not null unique,
+  kind text not null,
+  user_id uuid not null,
+  badge_id text references badges.definitions (id),
+  payload jsonb not null,
+  status text not null default 'pending' check (status in ('pending', 'delivered', 'dead')),
+  attempts integer not null default 0 check (attempts >= 0),
+  next_attempt_at timestamptz not null default now(),
+  claim_token uuid,
+  delivered_channels text[] not null default '{}',
+  last_attempt_at timestamptz,
+  last_error text,
+  created_at timestamptz not null default now(),
+  finished_at timestamptz
+);
+alter table badges.outbox enable row level security;
+grant select, insert, update, delete on badges.outbox to service_role;
+create index outbox_due_idx on badges.outbox (next_attempt_at, id) where status = 'pending';
+create index outbox_fresh_idx on badges.outbox (user_id) where status = 'pending' and attempts = 0;
+create index outbox_dead_idx on badges.outbox (id) where status = 'dead';
+
+/** Expo push tokens, one row per device; a token moves to whoever registered it last. */
+create table badges.push_tokens (
+  token text primary key check (token ~ '^Expo(nent)?PushToken\[[A-Za-z0-9_-]{1,200}\]$'),
+  user_id uuid not null,
+  platform text check (platform in ('ios', 'android', 'web')),
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+alter table badges.push_tokens enable row level security;
+grant select on badges.push_tokens to authenticated;
+grant select, insert, update, delete on badges.push_tokens to service_role;
+create index push_tokens_user_idx on badges.push_tokens (user_id, updated_at desc);
+
+create policy "Push tokens are readable by their owner"
+  on badges.push_tokens for select
+  to authenticated
+  using (user_id = (select auth.uid()));
+
+/**
+ * The sentence announcing a badge: "Congrats! You earned Project Rookie for 5 projects!" for a
+ * goal in a metric's unit, the streak length for a streak, else the badge's description.
+ */
+create or replace function badges.earned_message(d badges.definitions)
+returns text
+language sql stable
+set search_path = ''
+as $$
+  select 'Congrats! You earned ' || d.name || coalesce(
+    case
+      when d.rule = 'streak' then ' for a ' || d.threshold || '-day streak!'
+      when d.rule in ('metric', 'distinct') then (
+        select ' for ' || d.threshold || ' '
+          || case when d.threshold = 1 then coalesce(nullif(m.unit_one, ''), m.unit) else m.unit end
+          || '!'
+        from badges.metrics m where m.id = d.metric and m.unit <> '')
+    end,
+    '!' || case when d.description <> '' then ' ' || d.description else '' end)
+$$;
+revoke execute on function badges.earned_message(badges.definitions)
+  from public, anon, authenticated;
+grant execute on function badges.earned_message(badges.definitions) to service_role;
+
+/** The event a channel sends for a new award (the webhook's body, the push's data). */
+create or replace function badges.earned_event(
+  p_user_id uuid, d badges.definitions, p_earned_at timestamptz)
+returns jsonb
+language sql stable
+set search_path = ''
+as $$
+  select pg_catalog.jsonb_build_object(
+    'type', 'badge.earned',
+    'id', 'badge.earned:' || p_user_id || ':' || d.id,
+    'user_id', p_user_id,
+    'badge', pg_catalog.jsonb_build_object(
+      'id', d.id, 'name', d.name, 'description', d.description, 'icon', d.icon,
+      'category', d.category, 'tier', d.tier, 'label_key', d.label_key,
+      'description_key', d.description_key),
+    'earned_at', p_earned_at,
+    'message', badges.earned_message(d))
+$$;
+revoke execute on function badges.earned_event(uuid, badges.definitions, timestamptz)
+  from public, anon, authenticated;
+grant execute on function badges.earned_event(uuid, badges.definitions, timestamptz)
+  to service_role;
+
+/**
+ * Side effects of awards that really happened (the transition table holds only inserted rows):
+ * the user's leaderboard counter, the badge's rarity counter and, unless the transaction set
+ * badges.silent (a backfill) or the badge is quiet, one inbox message and one outbox row.
+ */
+create or replace function badges.after_awards_insert()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  insert into badges.user_stats as s (user_id, badge_count, badge_count_at)
+  select user_id, count(*), max(earned_at) from new_awards group by user_id order by user_id
+  on conflict (user_id) do update
+    set badge_count = s.badge_count + excluded.badge_count,
+        badge_count_at = excluded.badge_count_at;
+  -- The shard is badges.shard() written out: it runs per inserted row (a backfill inserts many).
+  insert into badges.rarity_counts as c (badge_id, shard, holders)
+  select badge_id, (pg_catalog.hashtextextended(user_id::text, 7) & 15)::smallint, count(*)
+  from new_awards group by 1, 2 order by 1, 2
+  on conflict (badge_id, shard) do update set holders = c.holders + excluded.holders;
+
+  if pg_catalog.current_setting('badges.silent', true) is distinct from 'on' then
+    perform badges.announce(pg_catalog.array_agg(
+      row (n.user_id, n.badge_id, n.earned_at)::badges.awards))
+    from new_awards n;
+  end if;
+  return null;
+end;
+$$;
+
+/** The inbox message and the outbox row of each award in p_awards whose badge notifies. */
+create or replace function badges.announce(p_awards badges.awards[])
+returns void
+language sql
+set search_path = ''
+as $$
+  insert into badges.notifications (user_id, kind, badge_id, message)
+  select a.user_id, 'badge.earned', a.badge_id, badges.earned_message(d)
+  from pg_catalog.unnest(p_awards) a join badges.definitions d on d.id = a.badge_id
+  where d.notify
+  order by a.user_id, a.badge_id;
+
+  insert into badges.outbox (dedupe_key, kind, user_id, badge_id, payload)
+  select e ->> 'id', 'badge.earned', a.user_id, a.badge_id, e
+  from pg_catalog.unnest(p_awards) a
+  join badges.definitions d on d.id = a.badge_id
+  cross join lateral badges.earned_event(a.user_id, d, a.earned_at) e
+  where d.notify
+  order by a.user_id, a.badge_id
+  on conflict (dedupe_key) do nothing;
+$$;
+revoke execute on function badges.announce(badges.awards[]) from public, anon, authenticated;
+grant execute on function badges.announce(badges.awards[]) to service_role;
+
+/**
+ * Claim up to p_limit due outbox rows (all users, or only p_user_id's never-tried rows: the
+ * immediate attempt after a request) for one worker: FOR UPDATE SKIP LOCKED, so concurrent
+ * workers take disjoint rows, and leased for p_lease_seconds. Rows whose lease ran out on their
+ * last attempt are dead-lettered first. Returns {token, dead, notifications: [{id, dedupe_key,
+ * attempt, payload, delivered_channels, push_tokens}]}; the token finishes the claim.
+ */
+create or replace function badges.claim_notifications(
+  p_limit integer, p_lease_seconds integer, p_max_attempts integer, p_user_id uuid default null)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_token uuid := pg_catalog.gen_random_uuid();
+  v_dead integer;
+begin
+  update badges.outbox o
+  set status = 'dead', finished_at = now(), claim_token = null,
+      last_error = 'the worker of the last attempt never reported back'
+  where o.id in (select x.id from badges.outbox x
+                 where x.status = 'pending' and x.next_attempt_at <= now()
+                   and x.attempts >= p_max_attempts
+                 for update skip locked);
+  get diagnostics v_dead = row_count;
+
+  return (
+    with due as (
+      select o.id from badges.outbox o
+      where o.status = 'pending' and o.next_attempt_at <= now()
+        and o.attempts < p_max_attempts
+        and (p_user_id is null or (o.user_id = p_user_id and o.attempts = 0))
+      order by o.next_attempt_at, o.id
+      limit p_limit
+      for update skip locked
+    ), claimed as (
+      update badges.outbox o
+      set attempts = o.attempts + 1, claim_token = v_token,
+          next_attempt_at = now() + pg_catalog.make_interval(secs => p_lease_seconds)
+      from due where o.id = due.id
+      returning o.id, o.user_id, o.dedupe_key, o.attempts, o.payload, o.delivered_channels
+    )
+    select pg_catalog.jsonb_build_object(
+      'token', v_token, 'dead', v_dead,
+      'notifications', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+        'id', c.id, 'dedupe_key', c.dedupe_key, 'attempt', c.attempts, 'payload', c.payload,
+        'delivered_channels', c.delivered_channels,
+        'push_tokens', (select coalesce(pg_catalog.jsonb_agg(t.token order by t.updated_at desc),
+                                        '[]')
+                        from badges.push_tokens t where t.user_id = c.user_id))
+        order by c.id), '[]'))
+    from claimed c);
+end;
+$$;
+revoke execute on function badges.claim_notifications(integer, integer, integer, uuid)
+  from public, anon, authenticated;
+grant execute on function badges.claim_notifications(integer, integer, integer, uuid)
+  to service_role;
+
+/**
+ * Record what a worker's sends did, for the rows it still holds (its token; a late report on a
+ * row whose lease ran out and was claimed again changes nothing). p_results: [{id, sent:
+ * [channels that took it], error: null | text, drop_tokens: [push tokens Expo no longer knows]}].
+ * No error: delivered. An error: retried after p_backoff_seconds * 2^(attempt-1), at most
+ * p_max_backoff_seconds, with equal jitter (half fixed, half random: each retry waits longer than
+ * the one before, until the cap), or dead once the attempts reach p_max_attempts.
+ * Returns {delivered, failed, dead}.
+ */
+create or replace function badges.finish_notifications(
+  p_token uuid, p_results jsonb, p_max_attempts integer,
+  p_backoff_seconds double precision, p_max_backoff_seconds double precision)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_counts jsonb;
+begin
+  with results as (
+    select * from pg_catalog.jsonb_to_recordset(p_results)
+      as r(id bigint, sent text[], error text, drop_tokens text[])
+  ), finished as (
+    update badges.outbox o set
+      delivered_channels = array(select distinct c from pg_catalog.unnest(
+        o.delivered_channels || coalesce(r.sent, '{}')) c order by c),
+      status = case when r.error is null then 'delivered'
+                    when o.attempts >= p_max_attempts then 'dead' else 'pending' end,
+      next_attempt_at = case when r.error is null or o.attempts >= p_max_attempts
+        then o.next_attempt_at
+        else now() + pg_catalog.make_interval(secs => badges.backoff_seconds(
+          o.attempts, p_backoff_seconds, p_max_backoff_seconds)) end,
+      finished_at = case when r.error is null or o.attempts >= p_max_attempts then now() end,
+      last_error = pg_catalog.left(r.error, 1000),
+      last_attempt_at = now(),
+      claim_token = null
+    from results r
+    where o.id = r.id and o.claim_token = p_token and o.status = 'pending'
+    returning o.status, o.user_id, r.drop_tokens
+  ), dropped as (
+    delete from badges.push_tokens t using finished f
+    where t.user_id = f.user_id and t.token = any (f.drop_tokens)
+  )
+  select pg_catalog.jsonb_build_object(
+    'delivered', count(*) filter (where status = 'delivered'),
+    'failed', count(*) filter (where status = 'pending'),
+    'dead', count(*) filter (where status = 'dead'))
+  into v_counts from finished;
+  return v_counts;
+end;
+$$;
+revoke execute on function badges.finish_notifications(
+  uuid, jsonb, integer, double precision, double precision) from public, anon, authenticated;
+grant execute on function badges.finish_notifications(
+  uuid, jsonb, integer, double precision, double precision) to service_role;
+
+/** Seconds before retry n: base * 2^(n-1) capped, half of it fixed and half random. */
+create or replace function badges.backoff_seconds(
+  p_attempt integer, p_base double precision, p_cap double precision)
+returns double precision
+language sql volatile
+set search_path = ''
+as $$
+  select d / 2 + pg_catalog.random() * d / 2
+  from (select least(p_cap, p_base * 2.0 ^ least(p_attempt - 1, 60)) as d) x
+$$;
+revoke execute on function badges.backoff_seconds(integer, double precision, double precision)
+  from public, anon, authenticated;
+grant execute on function badges.backoff_seconds(integer, double precision, double precision)
+  to service_role;
+
+/**
+ * The outbox as operators see it, newest first: p_status 'dead' lists the dead letters.
+ * Returns {notifications: [{id, dedupe_key, user_id, badge_id, status, attempts, last_error,
+ * created_at, last_attempt_at, next_attempt_at}], next_before}.
+ */
+create or replace function badges.outbox_rows(p_status text, p_limit integer, p_before bigint)
+returns jsonb
+language sql stable
+set search_path = ''
+as $$
+  with page as (
+    select o.* from badges.outbox o
+    where o.status = p_status and (p_before is null or o.id < p_before)
+    order by o.id desc limit p_limit
+  )
+  select pg_catalog.jsonb_build_object(
+    'notifications', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+      'id', p.id, 'dedupe_key', p.dedupe_key, 'user_id', p.user_id, 'badge_id', p.badge_id,
+      'status', p.status, 'attempts', p.attempts, 'last_error', p.last_error,
+      'delivered_channels', p.delivered_channels, 'created_at', p.created_at,
+      'last_attempt_at', p.last_attempt_at, 'next_attempt_at', p.next_attempt_at)
+      order by p.id desc), '[]'),
+    'next_before', case when count(*) = p_limit then min(p.id) end)
+  from page p
+$$;
+revoke execute on function badges.outbox_rows(text, integer, bigint)
+  from public, anon, authenticated;
+grant execute on function badges.outbox_rows(text, integer, bigint) to service_role;
+
+/** Dead letters back to pending, due now, with fresh attempts (p_ids: a JSON array of ids, or
+ * null for all). */
+create or replace function badges.requeue_notifications(p_ids jsonb)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_rows integer;
+begin
+  update badges.outbox o
+  set status = 'pending', attempts = 0, next_attempt_at = now(), finished_at = null
+  where o.status = 'dead'
+    and (p_ids is null
+         or o.id in (select i::bigint from pg_catalog.jsonb_array_elements_text(p_ids) i));
+  get diagnostics v_rows = row_count;
+  return pg_catalog.jsonb_build_object('requeued', v_rows);
+end;
+$$;
+revoke execute on function badges.requeue_notifications(jsonb)
+  from public, anon, authenticated;
+grant execute on function badges.requeue_notifications(jsonb) to service_role;
+
+/**
+ * Register an Expo push token for the user (moving it from whoever had it: a device changed
+ * hands); a user keeps their 10 most recent tokens. Returns {registered, token_count}.
+ */
+create or replace function badges.register_push_token(
+  p_user_id uuid, p_token text, p_platform text)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+begin
+  insert into badges.push_tokens as t (token, user_id, platform)
+  values (p_token, p_user_id, p_platform)
+  on conflict (token) do update
+    set user_id = excluded.user_id, platform = excluded.platform, updated_at = now();
+  delete from badges.push_tokens t
+  where t.user_id = p_user_id
+    and t.token not in (select k.token from badges.push_tokens k where k.user_id = p_user_id
+                        order by k.updated_at desc, k.token limit 10);
+  return pg_catalog.jsonb_build_object(
+    'registered', true,
+    'token_count', (select count(*) from badges.push_tokens t where t.user_id = p_user_id));
+end;
+$$;
+revoke execute on function badges.register_push_token(uuid, text, text)
+  from public, anon, authenticated;
+grant execute on function badges.register_push_token(uuid, text, text) to service_role;
+
+/** Forget one of the user's push tokens (sign-out). Returns {removed}. */
+create or replace function badges.unregister_push_token(p_user_id uuid, p_token text)
+returns jsonb
+language sql
+set search_path = ''
+as $$
+  with gone as (
+    delete from badges.push_tokens t where t.user_id = p_user_id and t.token = p_token
+    returning 1
+  )
+  select pg_catalog.jsonb_build_object('removed', exists (select from gone))
+$$;
+revoke execute on function badges.unregister_push_token(uuid, text)
+  from public, anon, authenticated;
+grant execute on function badges.unregister_push_token(uuid, text) to service_role;
+
+/**
+ * Make the catalog tables equal to the catalog file, idempotently: metrics and levels, badge
+ * definitions (now with notify), quiz providers. Rows missing from the file are disabled /
+ * deactivated, never deleted: awards keep their badge, totals their metric.
+ * Returns {changed, badges, providers, metrics, levels}: rows written, then what is enabled.
+ */
+create or replace function badges.sync_catalog(
+  p_badges jsonb, p_providers jsonb, p_metrics jsonb, p_levels jsonb)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_changed integer;
+  v_rows integer;
+begin
+  if pg_catalog.jsonb_typeof(p_badges) is distinct from 'array'
+     or pg_catalog.jsonb_typeof(p_providers) is distinct from 'array'
+     or pg_catalog.jsonb_typeof(p_metrics) is distinct from 'array'
+     or pg_catalog.jsonb_typeof(p_levels) is distinct from 'array' then
+    raise exception using errcode = 'BD004', message = 'catalog must be four JSON arrays',
+      detail = 'Pass badges, providers, metrics and levels as arrays; null would disable all.';
+  end if;
+  v_changed := badges.sync_metrics_and_levels(p_metrics, p_levels);
+
+  with incoming as (
+    select * from pg_catalog.jsonb_to_recordset(p_badges) as b(
+      id text, name text, description text, icon text, category text, tier text,
+      rule text, threshold integer, metric text, requires text[], hidden boolean,
+      sort_order integer, auto_revoke boolean, enabled boolean, starts_at timestamptz,
+      ends_at timestamptz, label_key text, description_key text, notify boolean)
+  ), upserted as (
+    insert into badges.definitions as d
+      (id, name, description, icon, category, tier, rule, threshold, metric, requires, hidden,
+       sort_order, auto_revoke, enabled, starts_at, ends_at, label_key, description_key, notify)
+    select id, name, coalesce(description, ''), coalesce(icon, ''), coalesce(category, 'general'),
+           coalesce(tier, 'bronze'), rule, threshold, metric, coalesce(requires, '{}'),
+           coalesce(hidden, false), coalesce(sort_order, 0), coalesce(auto_revoke, false),
+           coalesce(enabled, true), starts_at, ends_at, label_key, description_key,
+           coalesce(notify, true)
+    from incoming
+    on conflict (id) do update set
+      name = excluded.name, description = excluded.description, icon = excluded.icon,
+      category = excluded.category, tier = excluded.tier, rule = excluded.rule,
+      threshold = excluded.threshold, metric = excluded.metric, requires = excluded.requires,
+      hidden = excluded.hidden, sort_order = excluded.sort_order,
+      auto_revoke = excluded.auto_revoke, enabled = excluded.enabled,
+      starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+      label_key = excluded.label_key, description_key = excluded.description_key,
+      notify = excluded.notify, updated_at = now()
+    where (d.name, d.description, d.icon, d.category, d.tier, d.rule, d.threshold, d.metric,
+           d.requires, d.hidden, d.sort_order, d.auto_revoke, d.enabled, d.starts_at, d.ends_at,
+           d.label_key, d.description_key, d.notify)
+      is distinct from (excluded.name, excluded.description, excluded.icon, excluded.category,
+           excluded.tier, excluded.rule, excluded.threshold, excluded.metric, excluded.requires,
+           excluded.hidden, excluded.sort_order, excluded.auto_revoke, excluded.enabled,
+           excluded.starts_at, excluded.ends_at, excluded.label_key, excluded.description_key,
+           excluded.notify)
+    returning 1
+  )
+  select v_changed + count(*) into v_changed from upserted;
+
+  update badges.definitions set enabled = false, updated_at = now()
+  where enabled and id not in (select b ->> 'id' from pg_catalog.jsonb_array_elements(p_badges) b);
+  get diagnostics v_rows = row_count;
+  v_changed := v_changed + v_rows + badges.sync_providers(p_providers);
+
+  return pg_catalog.jsonb_build_object(
+    'changed', v_changed,
+    'badges', (select count(*) from badges.definitions where enabled),
+    'providers', (select count(*) from badges.quiz_providers where active),
+    'metrics', (select count(*) from badges.metrics where enabled),
+    'levels', (select count(*) from badges.levels where enabled));
+end;
+$$;
+revoke execute on function badges.sync_catalog(jsonb, jsonb, jsonb, jsonb)
+  from public, anon, authenticated;
+grant execute on function badges.sync_catalog(jsonb, jsonb, jsonb, jsonb) to service_role;

@@ -1,0 +1,131 @@
+/**
+ * What users read of notifications: their in-app inbox (paged, newest first, marked read), and
+ * the activity feed of recent awards across users, which leaves out hidden badges and the users
+ * who opted out of it.
+ */
+
+drop index badges.notifications_user_idx;
+create index notifications_user_idx on badges.notifications (user_id, id desc);
+create index notifications_unread_idx on badges.notifications (user_id) where read_at is null;
+
+/** The feed reads awards newest first; the key makes its cursor stable among equal times. */
+create index awards_feed_idx on badges.awards (earned_at desc, user_id desc, badge_id desc);
+
+/** Per-user preferences: feed_opt_out keeps the user's awards out of everyone's feed. */
+alter table badges.users add column feed_opt_out boolean not null default false;
+
+/**
+ * A page of the user's inbox, newest first: up to p_limit notifications older than the one
+ * whose id is p_before (all when null), only unread ones with p_unread_only.
+ * Returns {notifications: [{id, type, badge_id, message, created_at, read}], unread_count,
+ * next_before}: next_before is the p_before of the next page, null on the last one.
+ */
+create or replace function badges.inbox(
+  p_user_id uuid, p_unread_only boolean, p_limit integer, p_before bigint)
+returns jsonb
+language sql stable
+set search_path = ''
+as $$
+  with page as (
+    select n.* from badges.notifications n
+    where n.user_id = p_user_id
+      and (p_before is null or n.id < p_before)
+      and (not p_unread_only or n.read_at is null)
+    order by n.id desc
+    limit p_limit
+  )
+  select pg_catalog.jsonb_build_object(
+    'notifications', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+      'id', p.id, 'type', p.kind, 'badge_id', p.badge_id, 'message', p.message,
+      'created_at', p.created_at, 'read', p.read_at is not null) order by p.id desc), '[]'),
+    'unread_count', (select count(*) from badges.notifications u
+                     where u.user_id = p_user_id and u.read_at is null),
+    'next_before', case when count(*) = p_limit then min(p.id) end)
+  from page p
+$$;
+revoke execute on function badges.inbox(uuid, boolean, integer, bigint)
+  from public, anon, authenticated;
+grant execute on function badges.inbox(uuid, boolean, integer, bigint) to service_role;
+
+/**
+ * Mark the user's notifications read: those in p_ids, a JSON array of ids (ids of other users'
+ * rows are ignored), or every one with p_all. Returns {marked, unread_count}.
+ */
+create or replace function badges.mark_notifications_read(
+  p_user_id uuid, p_ids jsonb, p_all boolean)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_marked integer;
+begin
+  update badges.notifications n set read_at = now()
+  where n.user_id = p_user_id and n.read_at is null
+    and (p_all or n.id in (select i::bigint from pg_catalog.jsonb_array_elements_text(p_ids) i));
+  get diagnostics v_marked = row_count;
+  return pg_catalog.jsonb_build_object(
+    'marked', v_marked,
+    'unread_count', (select count(*) from badges.notifications u
+                     where u.user_id = p_user_id and u.read_at is null));
+end;
+$$;
+revoke execute on function badges.mark_notifications_read(uuid, jsonb, boolean)
+  from public, anon, authenticated;
+grant execute on function badges.mark_notifications_read(uuid, jsonb, boolean)
+  to service_role;
+
+/**
+ * Recent awards across users, newest first, after the award (p_before_at, p_before_user,
+ * p_before_badge) of the previous page's last entry: hidden badges and opted-out users left
+ * out. Returns {entries: [{user_id, badge: {id, name, icon, tier, category}, earned_at, text}]}.
+ */
+create or replace function badges.feed(
+  p_limit integer, p_before_at timestamptz, p_before_user uuid, p_before_badge text)
+returns jsonb
+language sql stable
+set search_path = ''
+as $$
+  with page as (
+    select a.user_id, a.badge_id, a.earned_at, d.name, d.icon, d.tier, d.category
+    from badges.awards a
+    join badges.definitions d on d.id = a.badge_id and not d.hidden
+    where (p_before_at is null
+           or (a.earned_at, a.user_id, a.badge_id) < (p_before_at, p_before_user, p_before_badge))
+      and not exists (select from badges.users u where u.user_id = a.user_id and u.feed_opt_out)
+    order by a.earned_at desc, a.user_id desc, a.badge_id desc
+    limit p_limit
+  )
+  select pg_catalog.jsonb_build_object(
+    'entries', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+      'user_id', p.user_id,
+      'badge', pg_catalog.jsonb_build_object(
+        'id', p.badge_id, 'name', p.name, 'icon', p.icon, 'tier', p.tier, 'category', p.category),
+      'earned_at', p.earned_at,
+      'text', 'earned ' || p.name)
+      order by p.earned_at desc, p.user_id desc, p.badge_id desc), '[]'))
+  from page p
+$$;
+revoke execute on function badges.feed(integer, timestamptz, uuid, text)
+  from public, anon, authenticated;
+grant execute on function badges.feed(integer, timestamptz, uuid, text) to service_role;
+
+/**
+ * Read, and with a non-null p_feed_opt_out set, the user's preferences. Returns {feed_opt_out}.
+ */
+create or replace function badges.preferences(p_user_id uuid, p_feed_opt_out boolean)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if p_feed_opt_out is not null then
+    perform badges.lock_user(p_user_id);
+    update badges.users u set feed_opt_out = p_feed_opt_out where u.user_id = p_user_id;
+  end if;
+  return pg_catalog.jsonb_build_object('feed_opt_out', coalesce(
+    (select u.feed_opt_out from badges.users u where u.user_id = p_user_id), false));
+end;
+$$;
+revoke execute on function badges.preferences(uuid, boolean) from public, anon, authenticated;
+grant execute on function badges.preferences(uuid, boolean) to service_role;
