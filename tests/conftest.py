@@ -13,6 +13,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -177,6 +178,28 @@ def db(database_url: str) -> Iterator[BadgesDb]:
 def conn(database_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
     """A plain connection to the shared database, for reading state back and acting as roles."""
     with psycopg.connect(database_url, autocommit=True) as c:
+        yield c
+
+
+@pytest.fixture
+def iso_url(isolated_database_url: str) -> str:
+    """This test's own database (the fixture of tests/conftest.py, under a shorter name)."""
+    return isolated_database_url
+
+
+@pytest.fixture
+def iso_db(iso_url: str) -> Iterator[BadgesDb]:
+    """BadgesDb over this test's own database, for assertions over all users or the catalog."""
+    store = PostgresStore(iso_url, pool_size=2)
+    try:
+        yield BadgesDb(store)
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def iso_conn(iso_url: str) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+    with psycopg.connect(iso_url, autocommit=True) as c:
         yield c
 
 

@@ -51,6 +51,7 @@ class BadgeDefinition:
     ends_at: datetime | None = None
     label_key: str | None = None  # i18n keys, for apps that translate rather than show name
     description_key: str | None = None
+    notify: bool = True  # false: awarded without an inbox message or an outbox row
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ def _badge_json(b: BadgeDefinition) -> JsonObject:
         "hidden": b.hidden,
         "sort_order": b.sort_order,
         "auto_revoke": b.auto_revoke,
+        "notify": b.notify,
         "enabled": b.enabled,
         "starts_at": _iso(b.starts_at),
         "ends_at": _iso(b.ends_at),

@@ -76,6 +76,7 @@ class BadgeEntry(Entry):
     ends_at: OffsetDatetime | None = None
     label_key: I18nKey | None = None
     description_key: I18nKey | None = None
+    notify: StrictBool = True
 
     @model_validator(mode="after")
     def _fields_match_rule(self) -> BadgeEntry:

@@ -180,6 +180,7 @@ as $$
 declare
   v_token uuid := pg_catalog.gen_random_uuid();
   v_dead integer;
+  v_result jsonb;
 begin
   update badges.outbox o
   set status = 'dead', finished_at = now(), claim_token = null,
@@ -190,32 +191,32 @@ begin
                  for update skip locked);
   get diagnostics v_dead = row_count;
 
-  return (
-    with due as (
-      select o.id from badges.outbox o
-      where o.status = 'pending' and o.next_attempt_at <= now()
-        and o.attempts < p_max_attempts
-        and (p_user_id is null or (o.user_id = p_user_id and o.attempts = 0))
-      order by o.next_attempt_at, o.id
-      limit p_limit
-      for update skip locked
-    ), claimed as (
-      update badges.outbox o
-      set attempts = o.attempts + 1, claim_token = v_token,
-          next_attempt_at = now() + pg_catalog.make_interval(secs => p_lease_seconds)
-      from due where o.id = due.id
-      returning o.id, o.user_id, o.dedupe_key, o.attempts, o.payload, o.delivered_channels
-    )
-    select pg_catalog.jsonb_build_object(
-      'token', v_token, 'dead', v_dead,
-      'notifications', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-        'id', c.id, 'dedupe_key', c.dedupe_key, 'attempt', c.attempts, 'payload', c.payload,
-        'delivered_channels', c.delivered_channels,
-        'push_tokens', (select coalesce(pg_catalog.jsonb_agg(t.token order by t.updated_at desc),
-                                        '[]')
-                        from badges.push_tokens t where t.user_id = c.user_id))
-        order by c.id), '[]'))
-    from claimed c);
+  with due as (
+    select o.id from badges.outbox o
+    where o.status = 'pending' and o.next_attempt_at <= now()
+      and o.attempts < p_max_attempts
+      and (p_user_id is null or (o.user_id = p_user_id and o.attempts = 0))
+    order by o.next_attempt_at, o.id
+    limit p_limit
+    for update skip locked
+  ), claimed as (
+    update badges.outbox o
+    set attempts = o.attempts + 1, claim_token = v_token,
+        next_attempt_at = now() + pg_catalog.make_interval(secs => p_lease_seconds)
+    from due where o.id = due.id
+    returning o.id, o.user_id, o.dedupe_key, o.attempts, o.payload, o.delivered_channels
+  )
+  select pg_catalog.jsonb_build_object(
+    'token', v_token, 'dead', v_dead,
+    'notifications', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+      'id', c.id, 'dedupe_key', c.dedupe_key, 'attempt', c.attempts, 'payload', c.payload,
+      'delivered_channels', c.delivered_channels,
+      'push_tokens', (select coalesce(pg_catalog.jsonb_agg(t.token order by t.updated_at desc),
+                                      '[]')
+                      from badges.push_tokens t where t.user_id = c.user_id))
+      order by c.id), '[]'))
+  into v_result from claimed c;
+  return v_result;
 end;
 $$;
 revoke execute on function badges.claim_notifications(integer, integer, integer, uuid)

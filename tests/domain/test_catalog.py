@@ -25,6 +25,7 @@ SHIPPED = sorted(CATALOGS_DIR.glob("*.toml"))
 # What badges.sync_catalog reads of each entry: the SQL is written against exactly these keys.
 BADGE_KEYS = {
     "id",
+    "notify",
     "name",
     "description",
     "icon",
@@ -243,6 +244,7 @@ def test_a_seasonal_badge_carries_its_window_as_iso_8601_in_the_payload():
         "ends_at": "2025-11-01T00:00:00+01:00",
         "label_key": "badges.hacktober.label",
         "description_key": None,
+        "notify": True,
     }
     assert (type(badge["tier"]), type(badge["rule"])) == (str, str)
     assert (metric["user_trackable"], metric["user_max_amount"]) == (False, 1)

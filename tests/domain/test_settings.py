@@ -61,3 +61,38 @@ def test_an_unusable_value_is_a_settings_error(env):
 
 def test_a_zero_rate_limit_turns_limiting_off():
     assert Settings.from_env({"BADGES_RATE_LIMIT_PER_MINUTE": "0"}).rate_limited is False
+
+
+def test_no_channel_is_configured_by_default():
+    settings = Settings.from_env({})
+
+    assert (settings.webhook_url, settings.expo_push) == (None, False)
+    assert settings.immediate_delivery is True
+    assert settings.jobs_auth == "token"
+
+
+def test_a_webhook_without_a_secret_is_refused():
+    with pytest.raises(SettingsError, match="BADGES_WEBHOOK_SECRET"):
+        Settings.from_env({"BADGES_WEBHOOK_URL": "https://receiver.example.test/hook"})
+
+
+def test_an_expo_access_token_turns_expo_push_on_unless_told_otherwise():
+    assert Settings.from_env({"BADGES_EXPO_ACCESS_TOKEN": "t"}).expo_push is True
+    off = {"BADGES_EXPO_ACCESS_TOKEN": "t", "BADGES_EXPO_PUSH": "false"}
+    assert Settings.from_env(off).expo_push is False
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("BADGES_WEBHOOK_URL", "ftp://receiver.example.test"),
+        ("BADGES_DELIVERY_MAX_ATTEMPTS", "0"),
+        ("BADGES_DELIVERY_TIMEOUT", "-1"),
+        ("BADGES_IMMEDIATE_DELIVERY", "perhaps"),
+        ("BADGES_JOBS_AUTH", "none"),
+    ],
+)
+def test_a_bad_delivery_setting_is_a_settings_error(name: str, value: str):
+    env = {"BADGES_WEBHOOK_SECRET": "s" * 16, name: value}
+    with pytest.raises(SettingsError):
+        Settings.from_env(env)

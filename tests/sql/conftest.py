@@ -3,7 +3,7 @@ store never sends, like p_at), reading tables back, and a BadgesDb over an isola
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -14,8 +14,6 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from badges.catalog import load_catalog
-from badges.store.db import BadgesDb
-from badges.store.postgres import PostgresStore
 from tests.conftest import CATALOG_BADGES
 
 __all__ = ["CATALOG_BADGES"]  # re-exported: the sql tests import it from here
@@ -63,28 +61,6 @@ def stats(conn: Conn, user: UUID) -> tuple[int, int] | None:
         "select badge_count, correct_count from badges.user_stats where user_id = %s", (user,)
     ).fetchone()
     return None if row is None else (row[0], row[1])
-
-
-@pytest.fixture
-def iso_url(isolated_database_url: str) -> str:
-    """This test's own database (the fixture of tests/conftest.py, under a shorter name)."""
-    return isolated_database_url
-
-
-@pytest.fixture
-def iso_db(iso_url: str) -> Iterator[BadgesDb]:
-    """BadgesDb over this test's own database, for assertions over all users or the catalog."""
-    store = PostgresStore(iso_url, pool_size=2)
-    try:
-        yield BadgesDb(store)
-    finally:
-        store.close()
-
-
-@pytest.fixture
-def iso_conn(iso_url: str) -> Iterator[Conn]:
-    with psycopg.connect(iso_url, autocommit=True) as c:
-        yield c
 
 
 @pytest.fixture

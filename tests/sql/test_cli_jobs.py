@@ -9,6 +9,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
+import responses
 
 from badges import cli
 from badges.catalog import load_catalog
@@ -60,3 +61,30 @@ def test_backfill_of_an_unknown_badge_exits_1_naming_the_problem(
 ):
     assert cli.main(["backfill", "--badge", "nope"]) == 1
     assert "unknown_badge" in capsys.readouterr().err
+
+
+def test_deliver_notifications_posts_due_rows_to_the_configured_webhook_and_prints_counts(
+    iso_url: str,
+    iso_db: BadgesDb,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+):
+    url = "https://receiver.example.test/hook"
+    for name, value in {
+        "DATABASE_URL": iso_url,
+        "BADGES_WEBHOOK_URL": url,
+        "BADGES_WEBHOOK_SECRET": "whsec-cli-0123456789abcdef",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("BADGES_STORE", raising=False)
+    monkeypatch.delenv("BADGES_EXPO_PUSH", raising=False)
+    monkeypatch.delenv("BADGES_EXPO_ACCESS_TOKEN", raising=False)
+    for _ in range(3):
+        iso_db.award_badge(uuid4(), "social_sharer", client=True)
+
+    with responses.RequestsMock() as http:
+        http.post(url, status=200)
+        assert cli.main(["deliver-notifications"]) == 0
+        assert len(http.calls) == 3
+
+    assert json.loads(capsys.readouterr().out) == {"delivered": 3, "failed": 0, "dead": 0}
