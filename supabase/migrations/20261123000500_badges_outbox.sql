@@ -64,7 +64,7 @@ create policy "Push tokens are readable by their owner"
 
 /**
  * The sentence announcing a badge: "Congrats! You earned Project Rookie for 5 projects!" for a
- * goal in a metric's unit, the streak length for a streak, else the badge's description.
+ * goal in a metric's unit, else the badge's description after the name.
  */
 create or replace function badges.earned_message(d badges.definitions)
 returns text
@@ -73,7 +73,6 @@ set search_path = ''
 as $$
   select 'Congrats! You earned ' || d.name || coalesce(
     case
-      when d.rule = 'streak' then ' for a ' || d.threshold || '-day streak!'
       when d.rule in ('metric', 'distinct') then (
         select ' for ' || d.threshold || ' '
           || case when d.threshold = 1 then coalesce(nullif(m.unit_one, ''), m.unit) else m.unit end
@@ -252,8 +251,7 @@ begin
         o.delivered_channels || coalesce(r.sent, '{}')) c order by c),
       status = case when r.error is null then 'delivered'
                     when o.attempts >= p_max_attempts then 'dead' else 'pending' end,
-      next_attempt_at = case when r.error is null or o.attempts >= p_max_attempts
-        then o.next_attempt_at
+      next_attempt_at = case when r.error is null or o.attempts >= p_max_attempts then now()
         else now() + pg_catalog.make_interval(secs => badges.backoff_seconds(
           o.attempts, p_backoff_seconds, p_max_backoff_seconds)) end,
       finished_at = case when r.error is null or o.attempts >= p_max_attempts then now() end,
