@@ -180,8 +180,9 @@ def mark_notifications_read(ctx: Context, call: Call[m.MarkReadRequest]) -> r.Ma
 def feed(ctx: Context, call: Call[m.FeedRequest]) -> r.FeedResponse:
     req = call.request
     before = cursor.decode(req.before) if req.before is not None else None
-    entries = ctx.db.feed(req.limit, before)["entries"]
-    last = cursor.encode(entries[-1]) if len(entries) == req.limit else None
+    page = ctx.db.feed(req.limit, before)
+    entries = page["entries"]
+    last = cursor.encode(entries[-1]) if page["more"] and entries else None
     return r.FeedResponse.model_validate({"entries": entries, "next_before": last})
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from datetime import datetime
 from uuid import UUID
 
 from badges.errors import InvalidRequest
 from badges.store.db import FeedKey
+
+BADGE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
 def encode(entry: dict[str, object]) -> str:
@@ -28,8 +31,10 @@ def decode(cursor: str) -> FeedKey:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at, user_id, badge_id = json.loads(raw)
+        if not (isinstance(at, str) and isinstance(user_id, str) and isinstance(badge_id, str)):
+            raise ValueError("not ours")
         earned_at = datetime.fromisoformat(at)
-        if earned_at.tzinfo is None or not isinstance(badge_id, str):
+        if earned_at.tzinfo is None or not BADGE_ID.fullmatch(badge_id):
             raise ValueError("not ours")
         return earned_at, UUID(user_id), badge_id
     except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):

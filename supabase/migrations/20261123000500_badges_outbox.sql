@@ -306,7 +306,9 @@ as $$
   with page as (
     select o.* from badges.outbox o
     where o.status = p_status and (p_before is null or o.id < p_before)
-    order by o.id desc limit p_limit
+    order by o.id desc limit p_limit + 1  -- one more than asked: whether a next page exists
+  ), shown as (
+    select * from page order by id desc limit p_limit
   )
   select pg_catalog.jsonb_build_object(
     'notifications', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
@@ -315,8 +317,8 @@ as $$
       'delivered_channels', p.delivered_channels, 'created_at', p.created_at,
       'last_attempt_at', p.last_attempt_at, 'next_attempt_at', p.next_attempt_at)
       order by p.id desc), '[]'),
-    'next_before', case when count(*) = p_limit then min(p.id) end)
-  from page p
+    'next_before', case when (select count(*) from page) > p_limit then min(p.id) end)
+  from shown p
 $$;
 revoke execute on function badges.outbox_rows(text, integer, bigint)
   from public, anon, authenticated;

@@ -32,7 +32,9 @@ as $$
       and (p_before is null or n.id < p_before)
       and (not p_unread_only or n.read_at is null)
     order by n.id desc
-    limit p_limit
+    limit p_limit + 1  -- one more than asked: whether a next page exists
+  ), shown as (
+    select * from page order by id desc limit p_limit
   )
   select pg_catalog.jsonb_build_object(
     'notifications', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
@@ -40,8 +42,8 @@ as $$
       'created_at', p.created_at, 'read', p.read_at is not null) order by p.id desc), '[]'),
     'unread_count', (select count(*) from badges.notifications u
                      where u.user_id = p_user_id and u.read_at is null),
-    'next_before', case when count(*) = p_limit then min(p.id) end)
-  from page p
+    'next_before', case when (select count(*) from page) > p_limit then min(p.id) end)
+  from shown p
 $$;
 revoke execute on function badges.inbox(uuid, boolean, integer, bigint)
   from public, anon, authenticated;
@@ -78,7 +80,8 @@ grant execute on function badges.mark_notifications_read(uuid, jsonb, boolean)
 /**
  * Recent awards across users, newest first, after the award (p_before_at, p_before_user,
  * p_before_badge) of the previous page's last entry: hidden badges and opted-out users left
- * out. Returns {entries: [{user_id, badge: {id, name, icon, tier, category}, earned_at, text}]}.
+ * out. Returns {entries: [{user_id, badge: {id, name, icon, tier, category}, earned_at, text}],
+ * more}: more says whether a next page exists.
  */
 create or replace function badges.feed(
   p_limit integer, p_before_at timestamptz, p_before_user uuid, p_before_badge text)
@@ -94,7 +97,9 @@ as $$
            or (a.earned_at, a.user_id, a.badge_id) < (p_before_at, p_before_user, p_before_badge))
       and not exists (select from badges.users u where u.user_id = a.user_id and u.feed_opt_out)
     order by a.earned_at desc, a.user_id desc, a.badge_id desc
-    limit p_limit
+    limit p_limit + 1  -- one more than asked: whether a next page exists
+  ), shown as (
+    select * from page order by earned_at desc, user_id desc, badge_id desc limit p_limit
   )
   select pg_catalog.jsonb_build_object(
     'entries', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
@@ -103,8 +108,9 @@ as $$
         'id', p.badge_id, 'name', p.name, 'icon', p.icon, 'tier', p.tier, 'category', p.category),
       'earned_at', p.earned_at,
       'text', 'earned ' || p.name)
-      order by p.earned_at desc, p.user_id desc, p.badge_id desc), '[]'))
-  from page p
+      order by p.earned_at desc, p.user_id desc, p.badge_id desc), '[]'),
+    'more', (select count(*) from page) > p_limit)
+  from shown p
 $$;
 revoke execute on function badges.feed(integer, timestamptz, uuid, text)
   from public, anon, authenticated;
