@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint token clean
+.PHONY: help install run test soak lint token clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ run: $(STAMP) ## Serve the function on 127.0.0.1:PORT, default 8080 (embedded Po
 
 test: $(STAMP) ## Run the test suite against a real Postgres (embedded unless DATABASE_URL is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+soak: $(STAMP) ## The long variants of the reliability suite (load with faults): SOAK_SECONDS, SOAK_CLIENTS
+	$(BIN)/python -m pytest -m soak $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy --strict
 	$(BIN)/ruff check functions tests bench
