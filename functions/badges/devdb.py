@@ -29,4 +29,26 @@ def start(directory: Path | None = None, *, cleanup: str | None = "stop") -> Any
 
     directory = directory or data_dir()
     directory.parent.mkdir(parents=True, exist_ok=True)
+    _forget_dead_postmaster(directory)
     return get_server(directory, cleanup_mode=cleanup)
+
+
+def _forget_dead_postmaster(directory: Path) -> None:
+    """After a kill -9 the postmaster.pid file (and the socket's lock file) stay behind, naming
+    a process that is gone or a zombie nobody reaped (a container's PID 1 may not reap): pgserver
+    would take it for a running server, PostgreSQL for a live one, and neither would start.
+    PostgreSQL itself recovers from its write-ahead log once started."""
+    import psutil
+
+    pid_file = directory / "postmaster.pid"
+    try:
+        pid = int(pid_file.read_text().split()[0])
+    except (FileNotFoundError, IndexError, ValueError):
+        return
+    try:
+        alive = psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        alive = False
+    if not alive:
+        for stale in (pid_file, *directory.glob(".s.PGSQL.*.lock")):
+            stale.unlink(missing_ok=True)

@@ -36,6 +36,8 @@ class Settings(BaseModel):
     rate_limit_burst: int = Field(default=40, ge=1)
     db_timeout: float = Field(default=5.0, gt=0)
     db_pool_size: int = Field(default=10, ge=1)
+    # Seconds a statement may run (Postgres store) before it is cancelled and answered 503; 0: off.
+    db_statement_timeout: float = Field(default=5.0, ge=0)
     # Notification channels: none configured means in-app only.
     webhook_url: str | None = Field(default=None, pattern=r"^https?://")
     webhook_secret: str | None = Field(default=None, min_length=16)
@@ -101,6 +103,7 @@ OPTIONAL_VARIABLES = {
     "rate_limit_burst": "BADGES_RATE_LIMIT_BURST",
     "db_timeout": "BADGES_DB_TIMEOUT",
     "db_pool_size": "BADGES_DB_POOL_SIZE",
+    "db_statement_timeout": "BADGES_DB_STATEMENT_TIMEOUT",
     "webhook_url": "BADGES_WEBHOOK_URL",
     "webhook_secret": "BADGES_WEBHOOK_SECRET",
     "expo_push": "BADGES_EXPO_PUSH",

@@ -120,3 +120,27 @@ def test_serve_uses_database_url_and_the_jwt_secret_it_is_given(database_url: st
     assert len(body["badges"]) == 6
     assert dev_status == 401  # the development secret is only a default
     assert not (data_dir / "PG_VERSION").exists()  # no embedded database was started
+
+
+def test_every_committed_award_survives_kill_9_of_the_server_and_its_database():
+    """Pinned: no graceful shutdown at all (SIGKILL to `badges serve` and to the postmaster):
+    the next start recovers from the write-ahead log with every answered award present."""
+    data_dir = Path(tempfile.mkdtemp(prefix="badges-kill-")) / "pg"
+    users = [uuid.uuid4() for _ in range(20)]
+    award = {"action": "award", "badge_id": "social_sharer"}
+
+    with serving(data_dir) as (port, proc):
+        answers = [request(port, award, devtokens.user_token(u, DEV_JWT_SECRET)) for u in users]
+        postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
+        os.kill(proc.pid, signal.SIGKILL)
+        os.kill(postmaster, signal.SIGKILL)
+        proc.wait(timeout=30)
+
+    with serving(data_dir) as (port, _):
+        listed = [
+            request(port, {"action": "list"}, devtokens.user_token(u, DEV_JWT_SECRET))
+            for u in users
+        ]
+
+    assert {(status, body["awarded"]) for status, body in answers} == {(200, True)}
+    assert [body["earned_count"] for _, body in listed] == [1] * len(users)

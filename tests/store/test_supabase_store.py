@@ -151,6 +151,7 @@ SAMPLES: dict[str, Sample] = {
         "register_push_token", (USER, "ExponentPushToken[abc]", "android")
     ),
     "unregister_push_token": Sample("unregister_push_token", (USER, "ExponentPushToken[abc]")),
+    "consistency_report": Sample("consistency_report"),
 }
 
 

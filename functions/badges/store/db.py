@@ -197,6 +197,9 @@ class BadgesDb:
     def unregister_push_token(self, user_id: UUID, token: str) -> JsonObject:
         return self._object("unregister_push_token", p_user_id=user_id, p_token=token)
 
+    def consistency_report(self) -> JsonObject:
+        return self._object("consistency_report")
+
     def sync_catalog(
         self,
         badges: list[JsonObject],

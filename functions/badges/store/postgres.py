@@ -21,10 +21,18 @@ from badges.store.sqlstate import error_for, unavailable
 
 
 class PostgresStore:
-    def __init__(self, conninfo: str, *, pool_size: int = 10, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        pool_size: int = 10,
+        timeout: float = 5.0,
+        statement_timeout: float = 0.0,
+    ) -> None:
         self._conninfo = conninfo
         self._pool_size = pool_size
         self._timeout = timeout
+        self._statement_timeout_ms = round(statement_timeout * 1000)
         self._pool: ConnectionPool | None = None
         self._lock = threading.Lock()
         self._queries: dict[tuple[str, tuple[str, ...]], sql.Composed] = {}
@@ -34,7 +42,10 @@ class PostgresStore:
         if not settings.database_url:
             raise ValueError("DATABASE_URL is not set")
         return cls(
-            settings.database_url, pool_size=settings.db_pool_size, timeout=settings.db_timeout
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            timeout=settings.db_timeout,
+            statement_timeout=settings.db_statement_timeout,
         )
 
     def call(self, function: str, params: Mapping[str, Any]) -> Any:
@@ -57,16 +68,23 @@ class PostgresStore:
                     max_size=self._pool_size,
                     timeout=self._timeout,
                     reconnect_timeout=max(self._timeout, 30.0),
-                    kwargs={
-                        "autocommit": True,
-                        "prepare_threshold": None,
-                        "connect_timeout": max(1, math.ceil(self._timeout)),
-                    },
+                    kwargs=self._connection_options(),
                     open=False,
                     name="badges",
                 )
                 self._pool.open(wait=False)
             return self._pool
+
+    def _connection_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "autocommit": True,
+            "prepare_threshold": None,
+            "connect_timeout": max(1, math.ceil(self._timeout)),
+        }
+        if self._statement_timeout_ms > 0:
+            # A startup parameter, not a SET: it holds behind a transaction-mode pooler too.
+            options["options"] = f"-c statement_timeout={self._statement_timeout_ms}"
+        return options
 
     def close(self) -> None:
         with self._lock:
