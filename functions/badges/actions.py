@@ -164,6 +164,15 @@ def level_status(ctx: Context, call: Call[m.LevelStatusRequest]) -> r.LevelStatu
     return r.LevelStatusResponse.model_validate(result)
 
 
+def share(ctx: Context, call: Call[m.ShareRequest]) -> r.ShareResponse:
+    return r.ShareResponse.model_validate(ctx.db.create_share(call.user(), call.request.badge_id))
+
+
+def share_opened(ctx: Context, call: Call[m.ShareOpenedRequest]) -> r.ShareOpenedResponse:
+    result = ctx.db.open_share(call.user(), call.request.share_id)
+    return r.ShareOpenedResponse.model_validate(result)
+
+
 def notifications(ctx: Context, call: Call[m.NotificationsRequest]) -> r.InboxResponse:
     req = call.request
     result = ctx.db.inbox(
@@ -236,6 +245,8 @@ ACTIONS: dict[str, Action] = {
     "backfill": Action(m.BackfillRequest, backfill, service_only=True),
     "progress": Action(m.Empty, progress),
     "level_status": Action(m.LevelStatusRequest, level_status),
+    "share": Action(m.ShareRequest, share, client_write=True),
+    "share_opened": Action(m.ShareOpenedRequest, share_opened, client_write=True),
     "notifications": Action(m.NotificationsRequest, notifications),
     "mark_notifications_read": Action(m.MarkReadRequest, mark_notifications_read),
     "feed": Action(m.FeedRequest, feed),

@@ -10,6 +10,7 @@
     ├── UnknownProvider              404     unknown_provider
     ├── UnknownMetric                404     unknown_metric
     ├── UnknownLevel                 404     unknown_level
+    ├── UnknownShare                 404     unknown_share
     ├── MethodNotAllowed             405     method_not_allowed
     ├── BadgeInactive                409     badge_inactive
     ├── IdempotencyConflict          409     idempotency_conflict
@@ -81,6 +82,10 @@ class UnknownMetric(BadgesError):
 
 class UnknownLevel(BadgesError):
     status, code = 404, "unknown_level"
+
+
+class UnknownShare(BadgesError):
+    status, code = 404, "unknown_share"
 
 
 class BadgeInactive(BadgesError):

@@ -175,6 +175,14 @@ class IdsOrAll(Request):
         return self
 
 
+class ShareRequest(Request):
+    badge_id: Id
+
+
+class ShareOpenedRequest(Request):
+    share_id: Annotated[StrictStr, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+
+
 class NotificationsRequest(Request):
     unread_only: StrictBool = False
     limit: Limit = 20

@@ -182,6 +182,15 @@ class CatalogResponse(Response):
     providers: list[Provider]
 
 
+class ShareResponse(Response):
+    share_id: str
+    badge_id: str
+
+
+class ShareOpenedResponse(Response):
+    counted: bool
+
+
 class InboxNotification(Response):
     id: int
     type: str

@@ -18,6 +18,7 @@ class Rule(StrEnum):
     DISTINCT = "distinct"  # distinct items tracked for metric >= threshold
     ALL_OF = "all_of"  # every badge in requires earned
     CLIENT = "client"  # awarded on the client's word (a share)
+    SHARED = "shared"  # awarded when another user opens a link the user shared (server-observed)
     MANUAL = "manual"  # awarded by a service caller only
 
     @property
@@ -39,7 +40,7 @@ class Rule(StrEnum):
     @property
     def automatic(self) -> bool:
         """Evaluated by the server's rules; only these may be revoked when no longer met."""
-        return self not in (Rule.CLIENT, Rule.MANUAL)
+        return self not in (Rule.CLIENT, Rule.SHARED, Rule.MANUAL)
 
 
 class Tier(StrEnum):

@@ -367,6 +367,7 @@ def test_a_missing_catalog_file_is_a_catalog_error(tmp_path):
         (Rule.DISTINCT, True, True, False, False, True),
         (Rule.ALL_OF, False, False, True, False, True),
         (Rule.CLIENT, False, False, False, True, False),
+        (Rule.SHARED, False, False, False, False, False),
         (Rule.MANUAL, False, False, False, False, False),
     ],
 )
@@ -387,5 +388,6 @@ def test_every_rule_is_in_the_table_above():
         "distinct",
         "all_of",
         "client",
+        "shared",
         "manual",
     }

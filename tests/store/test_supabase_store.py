@@ -152,6 +152,8 @@ SAMPLES: dict[str, Sample] = {
     ),
     "unregister_push_token": Sample("unregister_push_token", (USER, "ExponentPushToken[abc]")),
     "consistency_report": Sample("consistency_report"),
+    "create_share": Sample("create_share", (USER, "social_sharer")),
+    "open_share": Sample("open_share", (USER, "0" * 32)),
 }
 
 

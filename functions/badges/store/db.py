@@ -197,6 +197,12 @@ class BadgesDb:
     def unregister_push_token(self, user_id: UUID, token: str) -> JsonObject:
         return self._object("unregister_push_token", p_user_id=user_id, p_token=token)
 
+    def create_share(self, user_id: UUID, badge_id: str) -> JsonObject:
+        return self._object("create_share", p_user_id=user_id, p_badge_id=badge_id)
+
+    def open_share(self, opener_id: UUID, share_id: str) -> JsonObject:
+        return self._object("open_share", p_opener_id=opener_id, p_share_id=share_id)
+
     def consistency_report(self) -> JsonObject:
         return self._object("consistency_report")
 

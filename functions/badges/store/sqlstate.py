@@ -17,6 +17,7 @@ from badges.errors import (
     UnknownLevel,
     UnknownMetric,
     UnknownProvider,
+    UnknownShare,
 )
 
 log = logging.getLogger("badges.store")
@@ -34,6 +35,7 @@ ERRORS_BY_SQLSTATE: dict[str, type[BadgesError]] = {
     "BD006": BadgeInactive,
     "BD007": UnknownLevel,
     "BD008": IdempotencyConflict,
+    "BD009": UnknownShare,
     # Bad values that got past validation: still the caller's input, never a 500.
     "22001": InvalidRequest,  # string_data_right_truncation
     "22003": InvalidRequest,  # numeric_value_out_of_range
