@@ -1,5 +1,5 @@
 """The `badges` command: serve, migrate, sync-catalog, the batch jobs (check-streaks,
-check-badges, backfill, deliver-notifications), token.
+check-badges, backfill, deliver-notifications), consistency, token.
 
 `badges serve` is what `make run` runs: it starts the embedded PostgreSQL unless DATABASE_URL
 (or the Supabase store) is configured, applies the migrations, syncs the catalog and serves the
@@ -76,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
         "--max-seconds", type=float, default=50.0, help="stop starting batches after this long"
     )
     deliver.set_defaults(run=_deliver)
+
+    sub.add_parser(
+        "consistency", help="check the invariants between the tables (exit 1 on a violation)"
+    ).set_defaults(run=_consistency)
 
     token = sub.add_parser("token", help="print a development JWT")
     who = token.add_mutually_exclusive_group(required=True)
@@ -167,6 +171,17 @@ def _deliver(args: argparse.Namespace) -> int:
     return _print_batch(
         lambda db: make_deliverer(db, settings).deliver_due(args.max_seconds).as_json(), settings
     )
+
+
+def _consistency(args: argparse.Namespace) -> int:
+    found: list[JsonObject] = []
+
+    def check(db: BadgesDb) -> JsonObject:
+        found.append(db.consistency_report())
+        return found[0]
+
+    status = _print_batch(check)
+    return status or (1 if found and found[0]["violations"] else 0)
 
 
 def _print_batch(job: Callable[[BadgesDb], JsonObject], settings: Settings | None = None) -> int:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from uuid import uuid4
 
+import psycopg
 import pytest
 import responses
 
@@ -88,3 +89,24 @@ def test_deliver_notifications_posts_due_rows_to_the_configured_webhook_and_prin
         assert len(http.calls) == 3
 
     assert json.loads(capsys.readouterr().out) == {"delivered": 3, "failed": 0, "dead": 0}
+
+
+def test_consistency_prints_the_report_and_exits_1_on_a_violation(
+    iso_url: str,
+    iso_db: BadgesDb,
+    iso_conn: psycopg.Connection[tuple[object, ...]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+):
+    monkeypatch.setenv("DATABASE_URL", iso_url)
+    monkeypatch.delenv("BADGES_STORE", raising=False)
+    iso_db.award_badge(uuid4(), "social_sharer", client=True)
+
+    assert cli.main(["consistency"]) == 0
+    clean = json.loads(capsys.readouterr().out)
+    iso_conn.execute("update badges.user_stats set badge_count = badge_count + 1")
+    assert cli.main(["consistency"]) == 1
+    broken = json.loads(capsys.readouterr().out)
+
+    assert (clean["violations"], broken["violations"]) == (0, 1)
+    assert broken["checks"]["badge_count"] == 1
