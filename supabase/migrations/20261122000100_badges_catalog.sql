@@ -21,7 +21,7 @@ grant usage on schema badges to anon, authenticated, service_role;
  *   manual         awarded by a service caller only
  * A badge removed from the catalog file is disabled, never deleted: awards keep their badge.
  */
-create table badges.definitions (
+create table if not exists badges.definitions (
   id text primary key check (id ~ '^[A-Za-z0-9_.:-]{1,64}$'),
   name text not null check (length(name) between 1 and 200),
   description text not null default '',
@@ -42,13 +42,15 @@ alter table badges.definitions enable row level security;
 grant select on badges.definitions to anon, authenticated;
 grant select, insert, update, delete on badges.definitions to service_role;
 
+drop policy if exists "Enabled visible badges are readable by everyone"
+  on badges.definitions;
 create policy "Enabled visible badges are readable by everyone"
   on badges.definitions for select
   to anon, authenticated
   using (enabled and not hidden);
 
 /** The quiz providers a user can answer for (quiz_master badges count distinct correct ones). */
-create table badges.quiz_providers (
+create table if not exists badges.quiz_providers (
   id text primary key check (id ~ '^[A-Za-z0-9_.:-]{1,64}$'),
   name text not null check (length(name) between 1 and 200),
   active boolean not null default true,
@@ -59,6 +61,8 @@ alter table badges.quiz_providers enable row level security;
 grant select on badges.quiz_providers to anon, authenticated;
 grant select, insert, update, delete on badges.quiz_providers to service_role;
 
+drop policy if exists "Active quiz providers are readable by everyone"
+  on badges.quiz_providers;
 create policy "Active quiz providers are readable by everyone"
   on badges.quiz_providers for select
   to anon, authenticated

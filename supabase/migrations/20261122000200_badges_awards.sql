@@ -4,7 +4,7 @@
  */
 
 /** One row per earned badge; the primary key is what makes awarding idempotent. */
-create table badges.awards (
+create table if not exists badges.awards (
   user_id uuid not null,
   badge_id text not null references badges.definitions (id),
   earned_at timestamptz not null default now(),
@@ -13,8 +13,10 @@ create table badges.awards (
 alter table badges.awards enable row level security;
 grant select on badges.awards to authenticated;
 grant select, insert, update, delete on badges.awards to service_role;
-create index awards_badge_id_idx on badges.awards (badge_id);
+create index if not exists awards_badge_id_idx on badges.awards (badge_id);
 
+drop policy if exists "Awards are readable by their owner"
+  on badges.awards;
 create policy "Awards are readable by their owner"
   on badges.awards for select
   to authenticated
@@ -25,7 +27,7 @@ create policy "Awards are readable by their owner"
  * (correct_count), so leaderboards read an index instead of counting awards. The *_at columns
  * say when the user reached the current value: within a tie, whoever reached it first ranks first.
  */
-create table badges.user_stats (
+create table if not exists badges.user_stats (
   user_id uuid primary key,
   badge_count integer not null default 0 check (badge_count >= 0),
   badge_count_at timestamptz,
@@ -35,18 +37,20 @@ create table badges.user_stats (
 alter table badges.user_stats enable row level security;
 grant select on badges.user_stats to authenticated;
 grant select, insert, update, delete on badges.user_stats to service_role;
-create index user_stats_badge_board_idx
+create index if not exists user_stats_badge_board_idx
   on badges.user_stats (badge_count desc, badge_count_at, user_id) where badge_count > 0;
-create index user_stats_score_board_idx
+create index if not exists user_stats_score_board_idx
   on badges.user_stats (correct_count desc, correct_count_at, user_id) where correct_count > 0;
 
+drop policy if exists "Counters are readable by their owner"
+  on badges.user_stats;
 create policy "Counters are readable by their owner"
   on badges.user_stats for select
   to authenticated
   using (user_id = (select auth.uid()));
 
 /** The in-app inbox: one row per new award, written in the award's transaction. */
-create table badges.notifications (
+create table if not exists badges.notifications (
   id bigint generated always as identity primary key,
   user_id uuid not null,
   kind text not null,
@@ -58,15 +62,18 @@ create table badges.notifications (
 alter table badges.notifications enable row level security;
 grant select on badges.notifications to authenticated;
 grant select, insert, update, delete on badges.notifications to service_role;
-create index notifications_user_idx on badges.notifications (user_id, created_at desc, id desc);
+create index if not exists notifications_user_idx
+  on badges.notifications (user_id, created_at desc, id desc);
 
+drop policy if exists "Notifications are readable by their owner"
+  on badges.notifications;
 create policy "Notifications are readable by their owner"
   on badges.notifications for select
   to authenticated
   using (user_id = (select auth.uid()));
 
 /** Audit log of revoked awards: who lost what, when, why and on whose word. Service-only. */
-create table badges.revocations (
+create table if not exists badges.revocations (
   id bigint generated always as identity primary key,
   user_id uuid not null,
   badge_id text not null references badges.definitions (id),
@@ -77,7 +84,7 @@ create table badges.revocations (
 );
 alter table badges.revocations enable row level security;
 grant select, insert on badges.revocations to service_role;
-create index revocations_user_idx on badges.revocations (user_id, revoked_at desc);
+create index if not exists revocations_user_idx on badges.revocations (user_id, revoked_at desc);
 
 /** The wire shape of a badge definition. */
 create or replace function badges.badge_json(d badges.definitions)
@@ -119,7 +126,7 @@ end;
 $$;
 revoke execute on function badges.after_awards_insert() from public, anon, authenticated;
 
-create trigger awards_after_insert
+create or replace trigger awards_after_insert
   after insert on badges.awards
   referencing new table as new_awards
   for each statement execute function badges.after_awards_insert();
@@ -141,7 +148,7 @@ end;
 $$;
 revoke execute on function badges.after_awards_delete() from public, anon, authenticated;
 
-create trigger awards_after_delete
+create or replace trigger awards_after_delete
   after delete on badges.awards
   referencing old table as old_awards
   for each statement execute function badges.after_awards_delete();

@@ -4,7 +4,7 @@
  */
 
 /** One row per user and active day; the primary key makes recording a day idempotent. */
-create table badges.activity_days (
+create table if not exists badges.activity_days (
   user_id uuid not null,
   day date not null,
   primary key (user_id, day)
@@ -13,6 +13,8 @@ alter table badges.activity_days enable row level security;
 grant select on badges.activity_days to authenticated;
 grant select, insert, update, delete on badges.activity_days to service_role;
 
+drop policy if exists "Activity days are readable by their owner"
+  on badges.activity_days;
 create policy "Activity days are readable by their owner"
   on badges.activity_days for select
   to authenticated
@@ -23,7 +25,7 @@ create policy "Activity days are readable by their owner"
  * current_streak counts consecutive days ending at last_active_day; whether it is still alive
  * depends on "today", which badges.live_streak works out in the user's time zone.
  */
-create table badges.streaks (
+create table if not exists badges.streaks (
   user_id uuid primary key,
   timezone text not null default 'UTC',
   -- The zone before the last change and when it changed: for 24 hours after a change, a day
@@ -39,6 +41,8 @@ alter table badges.streaks enable row level security;
 grant select on badges.streaks to authenticated;
 grant select, insert, update, delete on badges.streaks to service_role;
 
+drop policy if exists "Streaks are readable by their owner"
+  on badges.streaks;
 create policy "Streaks are readable by their owner"
   on badges.streaks for select
   to authenticated

@@ -2,7 +2,7 @@
  * Quiz scores per user and provider. A correct answer stays correct: a later wrong attempt only
  * counts as an attempt. The first correct answer on a provider bumps the score leaderboard.
  */
-create table badges.quiz_scores (
+create table if not exists badges.quiz_scores (
   user_id uuid not null,
   provider_id text not null references badges.quiz_providers (id),
   quiz_correct boolean not null default false,
@@ -15,8 +15,10 @@ create table badges.quiz_scores (
 alter table badges.quiz_scores enable row level security;
 grant select on badges.quiz_scores to authenticated;
 grant select, insert, update, delete on badges.quiz_scores to service_role;
-create index quiz_scores_provider_idx on badges.quiz_scores (provider_id);
+create index if not exists quiz_scores_provider_idx on badges.quiz_scores (provider_id);
 
+drop policy if exists "Quiz scores are readable by their owner"
+  on badges.quiz_scores;
 create policy "Quiz scores are readable by their owner"
   on badges.quiz_scores for select
   to authenticated

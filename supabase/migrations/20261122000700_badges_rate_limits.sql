@@ -2,7 +2,7 @@
  * Per-user token buckets for client-driven writes, kept in the database so that the limit holds
  * across every instance of the function.
  */
-create table badges.rate_limits (
+create table if not exists badges.rate_limits (
   user_id uuid not null,
   bucket text not null,
   tokens double precision not null,

@@ -13,36 +13,52 @@
  * BD007 unknown level, BD008 idempotency key reused for another event.
  */
 
-alter table badges.definitions
-  add column metric text,
-  add column requires text[] not null default '{}',
-  add column auto_revoke boolean not null default false,
-  add column starts_at timestamptz,
-  add column ends_at timestamptz,
-  add column label_key text check (length(label_key) between 1 and 200),
-  add column description_key text check (length(description_key) between 1 and 200),
-  drop constraint definitions_rule_check,
-  drop constraint threshold_matches_rule,
-  add constraint definitions_rule_check check (rule in (
-    'streak', 'quiz_distinct', 'quiz_all', 'metric', 'distinct', 'all_of', 'client', 'manual')),
-  add constraint threshold_matches_rule check (
-    (rule in ('streak', 'quiz_distinct', 'metric', 'distinct')) = (threshold is not null)),
-  add constraint metric_matches_rule check ((rule in ('metric', 'distinct')) = (metric is not null)),
-  add constraint requires_matches_rule check ((rule = 'all_of') = (cardinality(requires) > 0)),
-  add constraint auto_revoke_is_automatic check (not auto_revoke or rule not in ('client', 'manual')),
-  add constraint window_is_ordered check (starts_at < ends_at);
+-- Once, while definitions has no metric column (the statement adds it with the rest): a re-run
+-- must not put back these rule checks over the wider ones of a later file (which would fail on a
+-- badge of a newer rule).
+do $$
+begin
+  if not exists (select from pg_catalog.pg_attribute
+                 where attrelid = 'badges.definitions'::regclass and attname = 'metric'
+                   and not attisdropped) then
+    alter table badges.definitions
+      add column metric text,
+      add column requires text[] not null default '{}',
+      add column auto_revoke boolean not null default false,
+      add column starts_at timestamptz,
+      add column ends_at timestamptz,
+      add column label_key text check (length(label_key) between 1 and 200),
+      add column description_key text check (length(description_key) between 1 and 200),
+      drop constraint definitions_rule_check,
+      drop constraint threshold_matches_rule,
+      add constraint definitions_rule_check check (rule in (
+        'streak', 'quiz_distinct', 'quiz_all', 'metric', 'distinct', 'all_of', 'client',
+        'manual')),
+      add constraint threshold_matches_rule check (
+        (rule in ('streak', 'quiz_distinct', 'metric', 'distinct')) = (threshold is not null)),
+      add constraint metric_matches_rule
+        check ((rule in ('metric', 'distinct')) = (metric is not null)),
+      add constraint requires_matches_rule
+        check ((rule = 'all_of') = (cardinality(requires) > 0)),
+      add constraint auto_revoke_is_automatic
+        check (not auto_revoke or rule not in ('client', 'manual')),
+      add constraint window_is_ordered check (starts_at < ends_at);
+  end if;
+end
+$$;
 
-create index definitions_metric_idx on badges.definitions (metric) where metric is not null;
+create index if not exists definitions_metric_idx
+  on badges.definitions (metric) where metric is not null;
 
 /** Manual revocations are final for the rules; automatic ones (auto_revoke) are not. */
-alter table badges.revocations add column automatic boolean not null default false;
+alter table badges.revocations add column if not exists automatic boolean not null default false;
 
 /**
  * The metrics a catalog declares. user_trackable: a user's own token may `track` it (with at
  * most user_max_amount per call); otherwise only service callers and table triggers count it.
  * Removed from the file: disabled (no more `track` calls), never deleted.
  */
-create table badges.metrics (
+create table if not exists badges.metrics (
   id text primary key check (id ~ '^[A-Za-z0-9_.:-]{1,64}$'),
   name text not null check (length(name) between 1 and 200),
   description text not null default '',
@@ -57,13 +73,15 @@ alter table badges.metrics enable row level security;
 grant select on badges.metrics to anon, authenticated;
 grant select, insert, update, delete on badges.metrics to service_role;
 
+drop policy if exists "Enabled metrics are readable by everyone"
+  on badges.metrics;
 create policy "Enabled metrics are readable by everyone"
   on badges.metrics for select
   to anon, authenticated
   using (enabled);
 
 /** A user's running total per metric, and how many distinct items were tracked for it. */
-create table badges.metric_totals (
+create table if not exists badges.metric_totals (
   user_id uuid not null,
   metric text not null references badges.metrics (id),
   total bigint not null default 0 check (total >= 0),
@@ -74,15 +92,17 @@ create table badges.metric_totals (
 alter table badges.metric_totals enable row level security;
 grant select on badges.metric_totals to authenticated;
 grant select, insert, update, delete on badges.metric_totals to service_role;
-create index metric_totals_metric_idx on badges.metric_totals (metric, total);
+create index if not exists metric_totals_metric_idx on badges.metric_totals (metric, total);
 
+drop policy if exists "Metric totals are readable by their owner"
+  on badges.metric_totals;
 create policy "Metric totals are readable by their owner"
   on badges.metric_totals for select
   to authenticated
   using (user_id = (select auth.uid()));
 
 /** The distinct items per user and metric (providers answered, features used, …). */
-create table badges.metric_items (
+create table if not exists badges.metric_items (
   user_id uuid not null,
   metric text not null references badges.metrics (id),
   item text not null check (length(item) between 1 and 128),
@@ -93,6 +113,8 @@ alter table badges.metric_items enable row level security;
 grant select on badges.metric_items to authenticated;
 grant select, insert, update, delete on badges.metric_items to service_role;
 
+drop policy if exists "Metric items are readable by their owner"
+  on badges.metric_items;
 create policy "Metric items are readable by their owner"
   on badges.metric_items for select
   to authenticated
@@ -103,7 +125,7 @@ create policy "Metric items are readable by their owner"
  * idempotency keys (unique per user), and what a backfill reads to date an award to the moment
  * the threshold was crossed.
  */
-create table badges.metric_events (
+create table if not exists badges.metric_events (
   id bigint generated always as identity primary key,
   user_id uuid not null,
   metric text not null references badges.metrics (id),
@@ -118,15 +140,18 @@ create table badges.metric_events (
 alter table badges.metric_events enable row level security;
 grant select on badges.metric_events to authenticated;
 grant select, insert, update, delete on badges.metric_events to service_role;
-create index metric_events_user_metric_idx on badges.metric_events (user_id, metric, id);
+create index if not exists metric_events_user_metric_idx
+  on badges.metric_events (user_id, metric, id);
 
+drop policy if exists "Metric events are readable by their owner"
+  on badges.metric_events;
 create policy "Metric events are readable by their owner"
   on badges.metric_events for select
   to authenticated
   using (user_id = (select auth.uid()));
 
 /** Levels: a named set of metric requirements (as in the pgpm achievements package). */
-create table badges.levels (
+create table if not exists badges.levels (
   id text primary key check (id ~ '^[A-Za-z0-9_.:-]{1,64}$'),
   name text not null check (length(name) between 1 and 200),
   description text not null default '',
@@ -138,12 +163,14 @@ alter table badges.levels enable row level security;
 grant select on badges.levels to anon, authenticated;
 grant select, insert, update, delete on badges.levels to service_role;
 
+drop policy if exists "Enabled levels are readable by everyone"
+  on badges.levels;
 create policy "Enabled levels are readable by everyone"
   on badges.levels for select
   to anon, authenticated
   using (enabled);
 
-create table badges.level_requirements (
+create table if not exists badges.level_requirements (
   level_id text not null references badges.levels (id) on delete cascade,
   metric text not null references badges.metrics (id),
   required bigint not null check (required > 0),
@@ -154,6 +181,8 @@ alter table badges.level_requirements enable row level security;
 grant select on badges.level_requirements to anon, authenticated;
 grant select, insert, update, delete on badges.level_requirements to service_role;
 
+drop policy if exists "Requirements of enabled levels are readable by everyone"
+  on badges.level_requirements;
 create policy "Requirements of enabled levels are readable by everyone"
   on badges.level_requirements for select
   to anon, authenticated
@@ -260,7 +289,7 @@ $$;
 revoke execute on function badges.sync_level_requirements(jsonb) from public, anon, authenticated;
 grant execute on function badges.sync_level_requirements(jsonb) to service_role;
 
-drop function badges.sync_catalog(jsonb, jsonb);
+drop function if exists badges.sync_catalog(jsonb, jsonb);
 
 /**
  * Make the catalog tables equal to the catalog file, idempotently: metrics and levels, badge

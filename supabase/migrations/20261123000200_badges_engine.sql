@@ -10,7 +10,7 @@
  * or already awarded (the callers decide that). A query filtered by user_id is pushed into every
  * branch, so the request path reads one user's rows by primary key.
  */
-create view badges.qualified with (security_invoker = true) as
+create or replace view badges.qualified with (security_invoker = true) as
   select t.user_id, d.id as badge_id
   from badges.metric_totals t
   join badges.definitions d
@@ -150,7 +150,7 @@ revoke execute on function badges.award_composites(uuid, text, timestamptz, bool
 grant execute on function badges.award_composites(uuid, text, timestamptz, boolean)
   to service_role;
 
-drop function badges.award_qualifying(uuid, text[]);
+drop function if exists badges.award_qualifying(uuid, text[]);
 
 /**
  * Award one user every badge that the rules in p_rules grant, then the composites that makes

@@ -8,7 +8,7 @@
  * Every user the service has written for (registered by badges.lock_user): the denominator of
  * rarity. Service-only.
  */
-create table badges.users (
+create table if not exists badges.users (
   user_id uuid primary key,
   first_seen_at timestamptz not null default now()
 );
@@ -21,7 +21,7 @@ grant select, insert, update, delete on badges.users to service_role;
  * badge_id '' counts users (badges.users), any other id the holders of that badge. Service-only:
  * clients read rarity through the function.
  */
-create table badges.rarity_counts (
+create table if not exists badges.rarity_counts (
   badge_id text not null,
   shard smallint not null,
   holders bigint not null default 0 check (holders >= 0),
@@ -41,18 +41,27 @@ $$;
 revoke execute on function badges.shard(uuid) from public, anon, authenticated;
 grant execute on function badges.shard(uuid) to service_role;
 
-/** Users known before this migration, and the holders of every badge. */
+/**
+ * Users known before this migration, and the holders of every badge. Only while the counters
+ * are empty, that is when this file first runs: from then on lock_user and the award triggers
+ * keep them, and a re-run leaves both tables as they are.
+ */
 insert into badges.users (user_id)
-select user_id from badges.user_stats
-union select user_id from badges.streaks
-union select user_id from badges.quiz_scores
-union select user_id from badges.awards
+select user_id from (
+  select user_id from badges.user_stats
+  union select user_id from badges.streaks
+  union select user_id from badges.quiz_scores
+  union select user_id from badges.awards) known
+where not exists (select from badges.rarity_counts)
 on conflict do nothing;
 
 insert into badges.rarity_counts (badge_id, shard, holders)
-select badge_id, badges.shard(user_id), count(*) from badges.awards group by 1, 2
-union all
-select '', badges.shard(user_id), count(*) from badges.users group by 2;
+select badge_id, shard, holders from (
+  select badge_id, badges.shard(user_id) as shard, count(*) as holders
+  from badges.awards group by 1, 2
+  union all
+  select '', badges.shard(user_id), count(*) from badges.users group by 2) counts
+where not exists (select from badges.rarity_counts);
 
 /**
  * Serialize one user's writes (every per-user write function takes this lock first, so two

@@ -10,7 +10,7 @@
  */
 
 /** notify = false: a quiet badge, awarded without an inbox message or an outbox row. */
-alter table badges.definitions add column notify boolean not null default true;
+alter table badges.definitions add column if not exists notify boolean not null default true;
 
 /** One spelling of the event everywhere: inbox kind, outbox kind and webhook type. */
 update badges.notifications set kind = 'badge.earned' where kind = 'badge_earned';
@@ -21,7 +21,7 @@ update badges.notifications set kind = 'badge.earned' where kind = 'badge_earned
  * status: pending (due at next_attempt_at), delivered, or dead (attempts exhausted: kept, visible,
  * re-queueable). delivered_channels: channels that took it, never sent to again on a retry.
  */
-create table badges.outbox (
+create table if not exists badges.outbox (
   id bigint generated always as identity primary key,
   dedupe_key text not null unique,
   kind text not null,
@@ -40,12 +40,14 @@ create table badges.outbox (
 );
 alter table badges.outbox enable row level security;
 grant select, insert, update, delete on badges.outbox to service_role;
-create index outbox_due_idx on badges.outbox (next_attempt_at, id) where status = 'pending';
-create index outbox_fresh_idx on badges.outbox (user_id) where status = 'pending' and attempts = 0;
-create index outbox_dead_idx on badges.outbox (id) where status = 'dead';
+create index if not exists outbox_due_idx
+  on badges.outbox (next_attempt_at, id) where status = 'pending';
+create index if not exists outbox_fresh_idx
+  on badges.outbox (user_id) where status = 'pending' and attempts = 0;
+create index if not exists outbox_dead_idx on badges.outbox (id) where status = 'dead';
 
 /** Expo push tokens, one row per device; a token moves to whoever registered it last. */
-create table badges.push_tokens (
+create table if not exists badges.push_tokens (
   token text primary key check (token ~ '^Expo(nent)?PushToken\[[A-Za-z0-9_-]{1,200}\]$'),
   user_id uuid not null,
   platform text check (platform in ('ios', 'android', 'web')),
@@ -55,8 +57,10 @@ create table badges.push_tokens (
 alter table badges.push_tokens enable row level security;
 grant select on badges.push_tokens to authenticated;
 grant select, insert, update, delete on badges.push_tokens to service_role;
-create index push_tokens_user_idx on badges.push_tokens (user_id, updated_at desc);
+create index if not exists push_tokens_user_idx on badges.push_tokens (user_id, updated_at desc);
 
+drop policy if exists "Push tokens are readable by their owner"
+  on badges.push_tokens;
 create policy "Push tokens are readable by their owner"
   on badges.push_tokens for select
   to authenticated

@@ -4,15 +4,17 @@
  * who opted out of it.
  */
 
-drop index badges.notifications_user_idx;
-create index notifications_user_idx on badges.notifications (user_id, id desc);
-create index notifications_unread_idx on badges.notifications (user_id) where read_at is null;
+drop index if exists badges.notifications_user_idx;
+create index if not exists notifications_user_idx on badges.notifications (user_id, id desc);
+create index if not exists notifications_unread_idx
+  on badges.notifications (user_id) where read_at is null;
 
 /** The feed reads awards newest first; the key makes its cursor stable among equal times. */
-create index awards_feed_idx on badges.awards (earned_at desc, user_id desc, badge_id desc);
+create index if not exists awards_feed_idx
+  on badges.awards (earned_at desc, user_id desc, badge_id desc);
 
 /** Per-user preferences: feed_opt_out keeps the user's awards out of everyone's feed. */
-alter table badges.users add column feed_opt_out boolean not null default false;
+alter table badges.users add column if not exists feed_opt_out boolean not null default false;
 
 /**
  * A page of the user's inbox, newest first: up to p_limit notifications older than the one

@@ -42,9 +42,30 @@ MakeClient = Callable[..., FlaskClient]
 
 
 @pytest.fixture(scope="session")
-def make_client(database_url: str) -> Iterator[MakeClient]:
-    """Factory: a test client of the real function target, configured by env overrides."""
+def client_endpoints() -> Iterator[list[LazyEndpoint]]:
+    """Every endpoint make_client built, closed (with its connection pool) at the latest when
+    the session ends."""
     endpoints: list[LazyEndpoint] = []
+    yield endpoints
+    for endpoint in endpoints:
+        endpoint.close()
+
+
+@pytest.fixture(autouse=True)
+def _close_clients_built_by_the_test(client_endpoints: list[LazyEndpoint]) -> Iterator[None]:
+    """A client a test (or its function-scoped fixtures) built is closed when the test ends, so
+    its pool's connections do not pile up over the session (module and session fixtures build
+    theirs before this runs, and keep them)."""
+    before = len(client_endpoints)
+    yield
+    for endpoint in client_endpoints[before:]:
+        endpoint.close()
+    del client_endpoints[before:]
+
+
+@pytest.fixture(scope="session")
+def make_client(database_url: str, client_endpoints: list[LazyEndpoint]) -> MakeClient:
+    """Factory: a test client of the real function target, configured by env overrides."""
 
     def make(*, build: bool = True, **env: str) -> FlaskClient:
         config = {**BASE_ENV, "DATABASE_URL": database_url, **env}
@@ -61,12 +82,10 @@ def make_client(database_url: str) -> Iterator[MakeClient]:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
-        endpoints.append(endpoint)
+        client_endpoints.append(endpoint)
         return app.test_client()
 
-    yield make
-    for endpoint in endpoints:
-        endpoint.close()
+    return make
 
 
 @pytest.fixture(scope="session")

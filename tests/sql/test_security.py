@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from uuid import UUID, uuid4
 
+import psycopg
 import pytest
 from psycopg import errors, sql
 
@@ -26,7 +27,9 @@ from tests.sql.conftest import Conn, rows
 MIGRATIONS = Path(__file__).resolve().parents[2] / "supabase" / "migrations"
 _SQL = "\n".join(p.read_text() for p in sorted(MIGRATIONS.glob("*.sql")))
 
-TABLES = sorted(set(re.findall(r"create\s+table\s+badges\.(\w+)", _SQL, re.IGNORECASE)))
+TABLES = sorted(
+    set(re.findall(r"create\s+table\s+(?:if\s+not\s+exists\s+)?badges\.(\w+)", _SQL, re.I))
+)
 _FUNCTION_HEADERS = re.findall(
     r"create\s+(?:or\s+replace\s+)?function\s+badges\.(\w+)\s*\(.*?\)\s*returns\s+(\w+)",
     _SQL,
@@ -43,10 +46,18 @@ PER_USER_TABLES = [
     "notifications",
     "push_tokens",
     "quiz_scores",
+    "shares",
     "streaks",
     "user_stats",
 ]
-SERVICE_ONLY_TABLES = ["outbox", "rarity_counts", "rate_limits", "revocations", "users"]
+SERVICE_ONLY_TABLES = [
+    "outbox",
+    "rarity_counts",
+    "rate_limits",
+    "revocations",
+    "share_opens",
+    "users",
+]
 # The trigger functions apps attach to their own tables: they must write badges tables while the
 # app's client role writes the app's table. Nobody can call them (they are trigger functions and
 # no client role may attach them); every other function runs with its caller's rights.
@@ -151,9 +162,16 @@ def test_per_user_tables_are_the_client_readable_tables_with_a_user_id(conn: Con
 
 
 @pytest.fixture(scope="module")
-def two_users(db: BadgesDb) -> tuple[UUID, UUID]:
+def two_users(db: BadgesDb, database_url: str) -> tuple[UUID, UUID]:
     """Two users with a row in every per-user table (and the shared database has many more)."""
     users = (uuid4(), uuid4())
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for u in users:  # a share row as create_share writes it (v1 has no shared badge)
+            conn.execute(
+                "insert into badges.shares (id, user_id, badge_id)"
+                " values (%s, %s, 'social_sharer')",
+                (u.hex, u),
+            )
     badges, providers = load_catalog().sync_payload()[:2]
     db.sync_catalog(badges, providers, [{"id": "probe", "name": "Probe"}], [])  # v1 + a metric
     for i, u in enumerate(users):
