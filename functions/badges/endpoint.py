@@ -139,6 +139,17 @@ def _quietly(work: Callable[[], object], request_id: str) -> None:
         log.exception("after-response work of request %s failed", request_id)
 
 
+def _too_large(exc: PayloadTooLarge) -> flask.Response:
+    """413 without reading the rest of the body: a streamed response is one functions-framework's
+    after-request hook does not drain the request for (it would read, and hold, all of it, or
+    wait for bytes a lying Content-Length promised). What happens to the connection's unread
+    bytes is the server's business (gunicorn discards them)."""
+    body = json.dumps(exc.body()).encode()
+    response = flask.Response(iter([body]), status=exc.status, mimetype="application/json")
+    response.headers["Content-Length"] = str(len(body))
+    return response
+
+
 def _read_body(request: flask.Request) -> bytes:
     """At most MAX_BODY_BYTES, read before anything else so a huge body costs us nothing."""
     if (request.content_length or 0) > MAX_BODY_BYTES:
@@ -151,7 +162,8 @@ def _read_body(request: flask.Request) -> bytes:
 
 def _parse_json(raw: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(raw, parse_constant=_reject_constant)
+        # UTF-8 strictly: json.loads on bytes would also guess UTF-16/32 and pass surrogates.
+        body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except (ValueError, RecursionError):
         raise InvalidJson("The body is not valid JSON.") from None
     if not isinstance(body, dict):
@@ -175,6 +187,8 @@ def _json(status: int, body: dict[str, Any]) -> flask.Response:
 
 
 def error_response(exc: BadgesError, extra: dict[str, Any] | None = None) -> flask.Response:
+    if isinstance(exc, PayloadTooLarge):
+        return _too_large(exc)
     response = _json(exc.status, {**(extra or {}), **exc.body()})
     if exc.retry_after is not None:
         response.headers["Retry-After"] = str(exc.retry_after)

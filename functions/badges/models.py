@@ -34,6 +34,9 @@ MAX_DELIVERY_SECONDS = 540  # Cloud Functions' longest HTTP timeout
 MAX_AMOUNT = 1_000_000
 # Clocks differ: an event dated this far ahead of ours is still accepted as "now".
 CLOCK_SKEW = timedelta(minutes=5)
+# Events are dated in the Unix era: earlier instants (year 1, BC) have no ISO 8601 form in
+# PostgreSQL's output, and no app has badge events from before it.
+EARLIEST_EVENT = datetime(1970, 1, 1, tzinfo=UTC)
 
 Id = Annotated[StrictStr, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 
@@ -77,6 +80,8 @@ def _iso_text(value: object) -> object:
 def _not_in_the_future(value: datetime) -> datetime:
     if value > datetime.now(UTC) + CLOCK_SKEW:
         raise ValueError("must not be in the future")
+    if value < EARLIEST_EVENT:
+        raise ValueError("must not be before 1970-01-01T00:00:00Z")
     return value
 
 

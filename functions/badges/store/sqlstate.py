@@ -38,6 +38,8 @@ ERRORS_BY_SQLSTATE: dict[str, type[BadgesError]] = {
     "BD009": UnknownShare,
     # Bad values that got past validation: still the caller's input, never a 500.
     "22001": InvalidRequest,  # string_data_right_truncation
+    "22008": InvalidRequest,  # datetime_field_overflow
+    "22009": InvalidRequest,  # invalid_time_zone_displacement_value (a UTC offset over 15:59)
     "22003": InvalidRequest,  # numeric_value_out_of_range
     "22021": InvalidRequest,  # character_not_in_repertoire (NUL bytes)
     "22P02": InvalidRequest,  # invalid_text_representation
