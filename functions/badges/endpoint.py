@@ -162,8 +162,9 @@ def _read_body(request: flask.Request) -> bytes:
 
 def _parse_json(raw: bytes) -> dict[str, Any]:
     try:
-        # UTF-8 strictly: json.loads on bytes would also guess UTF-16/32 and pass surrogates.
-        body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        # UTF-8 strictly (a leading BOM tolerated): json.loads on bytes would also guess
+        # UTF-16/32 and pass encoded surrogates.
+        body = json.loads(raw.decode("utf-8-sig"), parse_constant=_reject_constant)
     except (ValueError, RecursionError):
         raise InvalidJson("The body is not valid JSON.") from None
     if not isinstance(body, dict):
