@@ -174,27 +174,26 @@ def _deliver(args: argparse.Namespace) -> int:
 
 
 def _consistency(args: argparse.Namespace) -> int:
-    found: list[JsonObject] = []
-
-    def check(db: BadgesDb) -> JsonObject:
-        found.append(db.consistency_report())
-        return found[0]
-
-    status = _print_batch(check)
-    return status or (1 if found and found[0]["violations"] else 0)
+    return _print_batch(lambda db: db.consistency_report(), failed=lambda r: r["violations"] > 0)
 
 
-def _print_batch(job: Callable[[BadgesDb], JsonObject], settings: Settings | None = None) -> int:
-    """Run one batch job on the configured database and print its JSON answer."""
+def _print_batch(
+    job: Callable[[BadgesDb], JsonObject],
+    settings: Settings | None = None,
+    failed: Callable[[JsonObject], bool] = lambda answer: False,
+) -> int:
+    """Run one batch job on the configured database and print its JSON answer; exit 1 when the
+    job fails, or when `failed` says its answer is one."""
     store = make_store(settings or settings_with_database())
     try:
-        print(json.dumps(job(BadgesDb(store)), sort_keys=True))
+        answer = job(BadgesDb(store))
     except BadgesError as exc:
         print(f"badges: {exc.code}: {exc.message}", file=sys.stderr)
         return 1
     finally:
         store.close()
-    return 0
+    print(json.dumps(answer, sort_keys=True))
+    return 1 if failed(answer) else 0
 
 
 def _token(args: argparse.Namespace) -> int:

@@ -6,7 +6,8 @@
  *   metric    the user's total of `metric` >= threshold
  *   distinct  distinct items tracked for `metric` >= threshold (quiz_distinct, generalised)
  *   all_of    every badge in `requires` earned (composite)
- * and per badge: an active window (starts_at, ends_at: no new awards outside it), auto_revoke
+ * and per badge: an active window (starts_at, ends_at: no new awards outside it), notify (false:
+ * a quiet badge, announced neither in the inbox nor the outbox of …0500), auto_revoke
  * (the batch check removes the badge when its rule no longer holds), i18n keys.
  *
  * New error codes: BD005 unknown metric, BD006 badge outside its active window,
@@ -49,6 +50,9 @@ $$;
 
 create index if not exists definitions_metric_idx
   on badges.definitions (metric) where metric is not null;
+
+/** notify = false: a quiet badge, awarded without an inbox message or an outbox row. */
+alter table badges.definitions add column if not exists notify boolean not null default true;
 
 /** Manual revocations are final for the rules; automatic ones (auto_revoke) are not. */
 alter table badges.revocations add column if not exists automatic boolean not null default false;
@@ -293,8 +297,8 @@ drop function if exists badges.sync_catalog(jsonb, jsonb);
 
 /**
  * Make the catalog tables equal to the catalog file, idempotently: metrics and levels, badge
- * definitions, quiz providers. Rows missing from the file are disabled / deactivated, never
- * deleted: awards keep their badge, totals their metric.
+ * definitions, quiz providers. Rows missing from the file are disabled /
+ * deactivated, never deleted: awards keep their badge, totals their metric.
  * Returns {changed, badges, providers, metrics, levels}: rows written, then what is enabled.
  */
 create or replace function badges.sync_catalog(
@@ -321,15 +325,16 @@ begin
       id text, name text, description text, icon text, category text, tier text,
       rule text, threshold integer, metric text, requires text[], hidden boolean,
       sort_order integer, auto_revoke boolean, enabled boolean, starts_at timestamptz,
-      ends_at timestamptz, label_key text, description_key text)
+      ends_at timestamptz, label_key text, description_key text, notify boolean)
   ), upserted as (
     insert into badges.definitions as d
       (id, name, description, icon, category, tier, rule, threshold, metric, requires, hidden,
-       sort_order, auto_revoke, enabled, starts_at, ends_at, label_key, description_key)
+       sort_order, auto_revoke, enabled, starts_at, ends_at, label_key, description_key, notify)
     select id, name, coalesce(description, ''), coalesce(icon, ''), coalesce(category, 'general'),
            coalesce(tier, 'bronze'), rule, threshold, metric, coalesce(requires, '{}'),
            coalesce(hidden, false), coalesce(sort_order, 0), coalesce(auto_revoke, false),
-           coalesce(enabled, true), starts_at, ends_at, label_key, description_key
+           coalesce(enabled, true), starts_at, ends_at, label_key, description_key,
+           coalesce(notify, true)
     from incoming
     on conflict (id) do update set
       name = excluded.name, description = excluded.description, icon = excluded.icon,
@@ -339,14 +344,15 @@ begin
       auto_revoke = excluded.auto_revoke, enabled = excluded.enabled,
       starts_at = excluded.starts_at, ends_at = excluded.ends_at,
       label_key = excluded.label_key, description_key = excluded.description_key,
-      updated_at = now()
+      notify = excluded.notify, updated_at = now()
     where (d.name, d.description, d.icon, d.category, d.tier, d.rule, d.threshold, d.metric,
            d.requires, d.hidden, d.sort_order, d.auto_revoke, d.enabled, d.starts_at, d.ends_at,
-           d.label_key, d.description_key)
+           d.label_key, d.description_key, d.notify)
       is distinct from (excluded.name, excluded.description, excluded.icon, excluded.category,
            excluded.tier, excluded.rule, excluded.threshold, excluded.metric, excluded.requires,
            excluded.hidden, excluded.sort_order, excluded.auto_revoke, excluded.enabled,
-           excluded.starts_at, excluded.ends_at, excluded.label_key, excluded.description_key)
+           excluded.starts_at, excluded.ends_at, excluded.label_key, excluded.description_key,
+           excluded.notify)
     returning 1
   )
   select v_changed + count(*) into v_changed from upserted;

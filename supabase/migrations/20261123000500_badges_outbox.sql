@@ -9,9 +9,6 @@
  * with every attempt (Idempotency-Key) so receivers can drop a repeat.
  */
 
-/** notify = false: a quiet badge, awarded without an inbox message or an outbox row. */
-alter table badges.definitions add column if not exists notify boolean not null default true;
-
 /** One spelling of the event everywhere: inbox kind, outbox kind and webhook type. */
 update badges.notifications set kind = 'badge.earned' where kind = 'badge_earned';
 
@@ -143,25 +140,27 @@ begin
 end;
 $$;
 
-/** The inbox message and the outbox row of each award in p_awards whose badge notifies. */
+/**
+ * The inbox message and the outbox row of each award in p_awards whose badge notifies: the event
+ * is built once per award, and the inbox shows its message.
+ */
 create or replace function badges.announce(p_awards badges.awards[])
 returns void
 language sql
 set search_path = ''
 as $$
-  insert into badges.notifications (user_id, kind, badge_id, message)
-  select a.user_id, 'badge.earned', a.badge_id, badges.earned_message(d)
-  from pg_catalog.unnest(p_awards) a join badges.definitions d on d.id = a.badge_id
-  where d.notify
-  order by a.user_id, a.badge_id;
-
+  with events as (
+    select a.user_id, a.badge_id, badges.earned_event(a.user_id, d, a.earned_at) as e
+    from pg_catalog.unnest(p_awards) a join badges.definitions d on d.id = a.badge_id
+    where d.notify
+  ), inbox as (
+    insert into badges.notifications (user_id, kind, badge_id, message)
+    select v.user_id, 'badge.earned', v.badge_id, v.e ->> 'message'
+    from events v order by v.user_id, v.badge_id
+  )
   insert into badges.outbox (dedupe_key, kind, user_id, badge_id, payload)
-  select e ->> 'id', 'badge.earned', a.user_id, a.badge_id, e
-  from pg_catalog.unnest(p_awards) a
-  join badges.definitions d on d.id = a.badge_id
-  cross join lateral badges.earned_event(a.user_id, d, a.earned_at) e
-  where d.notify
-  order by a.user_id, a.badge_id
+  select v.e ->> 'id', 'badge.earned', v.user_id, v.badge_id, v.e
+  from events v order by v.user_id, v.badge_id
   on conflict (dedupe_key) do nothing;
 $$;
 revoke execute on function badges.announce(badges.awards[]) from public, anon, authenticated;
@@ -394,82 +393,3 @@ $$;
 revoke execute on function badges.unregister_push_token(uuid, text)
   from public, anon, authenticated;
 grant execute on function badges.unregister_push_token(uuid, text) to service_role;
-
-/**
- * Make the catalog tables equal to the catalog file, idempotently: metrics and levels, badge
- * definitions (now with notify), quiz providers. Rows missing from the file are disabled /
- * deactivated, never deleted: awards keep their badge, totals their metric.
- * Returns {changed, badges, providers, metrics, levels}: rows written, then what is enabled.
- */
-create or replace function badges.sync_catalog(
-  p_badges jsonb, p_providers jsonb, p_metrics jsonb, p_levels jsonb)
-returns jsonb
-language plpgsql
-set search_path = ''
-as $$
-declare
-  v_changed integer;
-  v_rows integer;
-begin
-  if pg_catalog.jsonb_typeof(p_badges) is distinct from 'array'
-     or pg_catalog.jsonb_typeof(p_providers) is distinct from 'array'
-     or pg_catalog.jsonb_typeof(p_metrics) is distinct from 'array'
-     or pg_catalog.jsonb_typeof(p_levels) is distinct from 'array' then
-    raise exception using errcode = 'BD004', message = 'catalog must be four JSON arrays',
-      detail = 'Pass badges, providers, metrics and levels as arrays; null would disable all.';
-  end if;
-  v_changed := badges.sync_metrics_and_levels(p_metrics, p_levels);
-
-  with incoming as (
-    select * from pg_catalog.jsonb_to_recordset(p_badges) as b(
-      id text, name text, description text, icon text, category text, tier text,
-      rule text, threshold integer, metric text, requires text[], hidden boolean,
-      sort_order integer, auto_revoke boolean, enabled boolean, starts_at timestamptz,
-      ends_at timestamptz, label_key text, description_key text, notify boolean)
-  ), upserted as (
-    insert into badges.definitions as d
-      (id, name, description, icon, category, tier, rule, threshold, metric, requires, hidden,
-       sort_order, auto_revoke, enabled, starts_at, ends_at, label_key, description_key, notify)
-    select id, name, coalesce(description, ''), coalesce(icon, ''), coalesce(category, 'general'),
-           coalesce(tier, 'bronze'), rule, threshold, metric, coalesce(requires, '{}'),
-           coalesce(hidden, false), coalesce(sort_order, 0), coalesce(auto_revoke, false),
-           coalesce(enabled, true), starts_at, ends_at, label_key, description_key,
-           coalesce(notify, true)
-    from incoming
-    on conflict (id) do update set
-      name = excluded.name, description = excluded.description, icon = excluded.icon,
-      category = excluded.category, tier = excluded.tier, rule = excluded.rule,
-      threshold = excluded.threshold, metric = excluded.metric, requires = excluded.requires,
-      hidden = excluded.hidden, sort_order = excluded.sort_order,
-      auto_revoke = excluded.auto_revoke, enabled = excluded.enabled,
-      starts_at = excluded.starts_at, ends_at = excluded.ends_at,
-      label_key = excluded.label_key, description_key = excluded.description_key,
-      notify = excluded.notify, updated_at = now()
-    where (d.name, d.description, d.icon, d.category, d.tier, d.rule, d.threshold, d.metric,
-           d.requires, d.hidden, d.sort_order, d.auto_revoke, d.enabled, d.starts_at, d.ends_at,
-           d.label_key, d.description_key, d.notify)
-      is distinct from (excluded.name, excluded.description, excluded.icon, excluded.category,
-           excluded.tier, excluded.rule, excluded.threshold, excluded.metric, excluded.requires,
-           excluded.hidden, excluded.sort_order, excluded.auto_revoke, excluded.enabled,
-           excluded.starts_at, excluded.ends_at, excluded.label_key, excluded.description_key,
-           excluded.notify)
-    returning 1
-  )
-  select v_changed + count(*) into v_changed from upserted;
-
-  update badges.definitions set enabled = false, updated_at = now()
-  where enabled and id not in (select b ->> 'id' from pg_catalog.jsonb_array_elements(p_badges) b);
-  get diagnostics v_rows = row_count;
-  v_changed := v_changed + v_rows + badges.sync_providers(p_providers);
-
-  return pg_catalog.jsonb_build_object(
-    'changed', v_changed,
-    'badges', (select count(*) from badges.definitions where enabled),
-    'providers', (select count(*) from badges.quiz_providers where active),
-    'metrics', (select count(*) from badges.metrics where enabled),
-    'levels', (select count(*) from badges.levels where enabled));
-end;
-$$;
-revoke execute on function badges.sync_catalog(jsonb, jsonb, jsonb, jsonb)
-  from public, anon, authenticated;
-grant execute on function badges.sync_catalog(jsonb, jsonb, jsonb, jsonb) to service_role;

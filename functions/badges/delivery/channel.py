@@ -57,7 +57,7 @@ class Channel(Protocol):
 
 
 @dataclass
-class Outcome:
+class SendResult:
     """What sending one notification to every channel it still needs came to."""
 
     id: int
@@ -65,7 +65,7 @@ class Outcome:
     errors: list[str] = field(default_factory=list)
     drop_tokens: list[str] = field(default_factory=list)
 
-    def result(self) -> JsonObject:
+    def as_json(self) -> JsonObject:
         """The entry badges.finish_notifications reads."""
         return {
             "id": self.id,

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from badges.delivery.channel import Channel, DeliveryFailed, Notification, Outcome
+from badges.delivery.channel import Channel, DeliveryFailed, Notification, SendResult
 from badges.delivery.expo import ExpoChannel
 from badges.delivery.webhook import WebhookChannel
 from badges.settings import Settings
@@ -88,7 +88,7 @@ class Deliverer:
         counts.dead += int(claim["dead"])
         rows = [Notification.from_claim(r) for r in claim["notifications"]]
         if rows:
-            results = [self._send(n, timeout).result() for n in rows]
+            results = [self._send(n, timeout).as_json() for n in rows]
             counts.add(self._finish(claim["token"], results))
         return len(rows)
 
@@ -98,25 +98,25 @@ class Deliverer:
             token, results, p.max_attempts, p.backoff_seconds, p.max_backoff_seconds
         )
 
-    def _send(self, notification: Notification, timeout: float) -> Outcome:
-        outcome = Outcome(notification.id)
+    def _send(self, notification: Notification, timeout: float) -> SendResult:
+        result = SendResult(notification.id)
         for channel in self.channels:
             if channel.name in notification.delivered_channels:
                 continue
             try:
                 sent = channel.send(notification, timeout)
             except DeliveryFailed as exc:
-                outcome.errors.append(exc.reason)
-                outcome.drop_tokens.extend(exc.drop_tokens)
+                result.errors.append(exc.reason)
+                result.drop_tokens.extend(exc.drop_tokens)
                 log.warning("notification %s not delivered: %s", notification.id, exc.reason)
                 continue
             except Exception:  # a bug in a channel must not strand the rest of the batch
                 log.exception("channel %s failed on notification %s", channel.name, notification.id)
-                outcome.errors.append(f"{channel.name}: internal error")
+                result.errors.append(f"{channel.name}: internal error")
                 continue
-            outcome.sent.append(channel.name)
-            outcome.drop_tokens.extend(sent.drop_tokens)
-        return outcome
+            result.sent.append(channel.name)
+            result.drop_tokens.extend(sent.drop_tokens)
+        return result
 
 
 def channels_from(settings: Settings) -> list[Channel]:
