@@ -80,10 +80,7 @@ GENERATE = [
         "insert into badges.users (user_id, first_seen_at)"
         " select user_id, joined_at from bench_users order by user_id"
     ),
-    (
-        "insert into badges.rarity_counts (badge_id, shard, holders)"
-        " select '', badges.shard(user_id), count(*) from bench_users group by 2"
-    ),
+    "select badges.rebuild_counts()",  # the users were written in bulk
     (
         "insert into badges.metric_totals (user_id, metric, total, updated_at)"
         " select user_id, metric, total, now() from bench_totals order by user_id, metric"
@@ -189,7 +186,9 @@ def audit(url: str) -> list[str]:
         ),
         "badges whose rarity counter is not their number of holders": (
             "select count(*) from (select badge_id, count(*) as n from badges.awards group by 1) a"
-            " full join (select badge_id, sum(holders) as n from badges.rarity_counts"
+            " full join (select badge_id, sum(holders) as n"
+            "            from (select badge_id, holders from badges.rarity_counts"
+            "                  union all select badge_id, holders from badges.rarity_deltas) c"
             "            where badge_id <> '' group by 1) r using (badge_id)"
             " where coalesce(a.n, 0) <> coalesce(r.n, 0)"
         ),

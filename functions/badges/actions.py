@@ -23,9 +23,11 @@ from badges.auth import Caller
 from badges.delivery.worker import Deliverer
 from badges.errors import Forbidden, InvalidRequest, RateLimited, UnknownAction
 from badges.settings import Settings
-from badges.store.db import BadgesDb, MetricEvent
+from badges.store.db import BadgesDb, BoardKey, MetricEvent
 
 R = TypeVar("R", bound=m.Request)
+# BadgesDb.leaderboard or .score_leaderboard: (viewer, limit, offset, after) → the page.
+BoardReader = Callable[[UUID | None, int, int, BoardKey | None], dict[str, Any]]
 
 RATE_BUCKET = "client_writes"
 
@@ -115,17 +117,18 @@ def check_quiz_master(ctx: Context, call: Call[m.Empty]) -> r.QuizMasterResponse
 
 
 def leaderboard(ctx: Context, call: Call[m.PageRequest]) -> r.BadgeBoardResponse:
-    page = call.request
-    return r.BadgeBoardResponse.model_validate(
-        ctx.db.leaderboard(call.viewer(), page.limit, page.offset)
-    )
+    return r.BadgeBoardResponse.model_validate(_board_page(ctx.db.leaderboard, call))
 
 
 def score_leaderboard(ctx: Context, call: Call[m.PageRequest]) -> r.ScoreBoardResponse:
+    return r.ScoreBoardResponse.model_validate(_board_page(ctx.db.score_leaderboard, call))
+
+
+def _board_page(read: BoardReader, call: Call[m.PageRequest]) -> dict[str, Any]:
     page = call.request
-    return r.ScoreBoardResponse.model_validate(
-        ctx.db.score_leaderboard(call.viewer(), page.limit, page.offset)
-    )
+    after = cursor.decode_board(page.after) if page.after is not None else None
+    result = read(call.viewer(), page.limit, page.offset, after)
+    return {**result, "next_after": cursor.encode_board(result["next_after"])}
 
 
 def catalog(ctx: Context, call: Call[m.Empty]) -> r.CatalogResponse:
@@ -264,7 +267,12 @@ def dispatch(ctx: Context, caller: Caller, body: dict[str, Any]) -> Outcome:
     if action.service_only and not caller.is_service:
         raise Forbidden("Only a service caller may call this action.")
     # Whose data first: a user naming another user is refused whatever else the body holds.
-    if not caller.is_service and _parse(m.Request, body).user_id not in (None, caller.user_id):
+    # (Without a user_id in the body there is nothing to check, and nothing to parse twice.)
+    if (
+        not caller.is_service
+        and "user_id" in body
+        and _parse(m.Request, body).user_id not in (None, caller.user_id)
+    ):
         raise Forbidden("A user may act only on their own data.")
     call = Call(caller, _parse(action.request, body))
     if action.client_write and not caller.is_service:

@@ -1,7 +1,8 @@
-"""The feed's page cursor: the last entry's (earned_at, user_id, badge_id), opaque to callers.
+"""Page cursors, opaque to callers: the feed's (the last entry's earned_at, user_id, badge_id)
+and a leaderboard's (the last entry's value, the time it was reached, user_id).
 
 A cursor names a position, not a page number, so awards made while a reader pages never shift
-or repeat entries.
+or repeat entries, and the next page costs the same however deep it is.
 """
 
 from __future__ import annotations
@@ -14,28 +15,66 @@ from datetime import datetime
 from uuid import UUID
 
 from badges.errors import InvalidRequest
-from badges.store.db import FeedKey
+from badges.store.db import BoardKey, FeedKey
 
 BADGE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+def _pack(key: list[object]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+def _unpack(cursor: str) -> list[object]:
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    key = json.loads(raw)
+    if not isinstance(key, list):
+        raise ValueError("not ours")
+    return key
+
+
+def _instant(text: object) -> datetime:
+    if not isinstance(text, str):
+        raise ValueError("not ours")
+    at = datetime.fromisoformat(text)
+    if at.tzinfo is None:
+        raise ValueError("not ours")
+    return at
 
 
 def encode(entry: dict[str, object]) -> str:
     """The cursor pointing after a feed entry (as the SQL returns it)."""
     badge = entry["badge"]
     assert isinstance(badge, dict)
-    key = [entry["earned_at"], str(entry["user_id"]), badge["id"]]
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+    return _pack([entry["earned_at"], str(entry["user_id"]), badge["id"]])
 
 
 def decode(cursor: str) -> FeedKey:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, user_id, badge_id = json.loads(raw)
-        if not (isinstance(at, str) and isinstance(user_id, str) and isinstance(badge_id, str)):
+        at, user_id, badge_id = _unpack(cursor)
+        if not (isinstance(user_id, str) and isinstance(badge_id, str)):
             raise ValueError("not ours")
-        earned_at = datetime.fromisoformat(at)
-        if earned_at.tzinfo is None or not BADGE_ID.fullmatch(badge_id):
+        if not BADGE_ID.fullmatch(badge_id):
             raise ValueError("not ours")
-        return earned_at, UUID(user_id), badge_id
+        return _instant(at), UUID(user_id), badge_id
     except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
         raise InvalidRequest("Invalid before: not a cursor this feed returned.") from None
+
+
+def encode_board(key: dict[str, object] | None) -> str | None:
+    """The cursor pointing after a leaderboard page ({value, at, user_id} as the SQL returns
+    it), or None on the last page."""
+    if key is None:
+        return None
+    return _pack([key["value"], key["at"], str(key["user_id"])])
+
+
+def decode_board(cursor: str) -> BoardKey:
+    try:
+        value, at, user_id = _unpack(cursor)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**31:
+            raise ValueError("not ours")
+        if not isinstance(user_id, str):
+            raise ValueError("not ours")
+        return value, _instant(at), UUID(user_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
+        raise InvalidRequest("Invalid after: not a cursor this leaderboard returned.") from None

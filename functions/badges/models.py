@@ -155,9 +155,19 @@ class LevelStatusRequest(Request):
     level: Id
 
 
+Cursor = Annotated[StrictStr, StringConstraints(max_length=200)]
+
+
 class PageRequest(Request):
     limit: StrictInt = Field(default=10, ge=1, le=100)
     offset: StrictInt = Field(default=0, ge=0, le=MAX_OFFSET)
+    after: Cursor | None = None  # the next_after of the previous page (keyset paging)
+
+    @model_validator(mode="after")
+    def _offset_or_after(self) -> Self:
+        if self.offset and self.after is not None:
+            raise ValueError("send either offset or after (a cursor), not both")
+        return self
 
 
 Limit = Annotated[StrictInt, Field(ge=1, le=100)]
@@ -200,7 +210,7 @@ class MarkReadRequest(IdsOrAll):
 
 class FeedRequest(Request):
     limit: Limit = 20
-    before: Annotated[StrictStr, StringConstraints(max_length=200)] | None = None  # a cursor
+    before: Cursor | None = None  # the next_before of the previous page
 
 
 class PreferencesRequest(Request):

@@ -160,12 +160,14 @@ class BadgeBoardResponse(Response):
     entries: list[BadgeBoardEntry]
     me: BadgeBoardEntry | None
     total: int
+    next_after: str | None  # the cursor of the next page; null on the last one
 
 
 class ScoreBoardResponse(Response):
     entries: list[ScoreBoardEntry]
     me: ScoreBoardEntry | None
     total: int
+    next_after: str | None  # the cursor of the next page; null on the last one
 
 
 class RevokeResponse(Response):

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
+from uuid import uuid4
+
+import pytest
 
 from tests.conftest import BADGE_FIELDS, CATALOG_BADGES
 from tests.endpoint.conftest import Api
@@ -113,6 +117,36 @@ def test_leaderboard_lists_ranked_entries_and_the_callers_own_entry(api: Api, us
     ranks = [e["rank"] for e in body["entries"]]
     assert ranks == sorted(ranks)
     assert set(body["entries"][0]) == {"rank", "user_id", "badge_count"}
+
+
+def test_leaderboard_pages_by_cursor_from_where_the_last_page_ended(api: Api, user):
+    for _ in range(3):
+        api.ok("award", as_user=uuid4(), badge_id="social_sharer")
+
+    first = api.ok("leaderboard", as_user=user, limit=2)
+    second = api.ok("leaderboard", as_user=user, limit=2, after=first["next_after"])
+
+    assert isinstance(first["next_after"], str)
+    assert second["entries"] == api.ok("leaderboard", as_user=user, limit=2, offset=2)["entries"]
+
+
+@pytest.mark.parametrize(
+    "page",
+    [{"after": "bm90IG91cnM"}, {"after": "", "limit": 2}, {"after": "WzEsIjIwMjYiLCJ4Il0"}],
+)
+def test_a_leaderboard_cursor_it_did_not_write_is_refused(api: Api, user, page: dict[str, Any]):
+    answer = api.call("leaderboard", as_user=user, **page)
+
+    assert (answer.status, answer.error) == (400, "invalid_request")
+
+
+def test_a_leaderboard_page_takes_an_offset_or_a_cursor_not_both(api: Api, user):
+    api.ok("award", as_user=user, badge_id="social_sharer")
+    cursor = api.ok("leaderboard", as_user=user, limit=1)["next_after"]
+
+    answer = api.call("leaderboard", as_user=user, offset=1, after=cursor)
+
+    assert (answer.status, answer.error) == (400, "invalid_request")
 
 
 def test_score_leaderboard_ranks_by_correct_providers(api: Api, user):

@@ -129,10 +129,7 @@ def seed_users(conn: Conn) -> None:
         f"insert into badges.users (user_id) select {SEED_USER} from generate_series(1, %s) i",
         (USERS,),
     )
-    conn.execute(
-        "insert into badges.rarity_counts (badge_id, shard, holders)"
-        " select '', badges.shard(user_id), count(*) from badges.users group by 2"
-    )
+    conn.execute("select badges.rebuild_counts()")  # the users were written in bulk
     conn.execute(
         "insert into badges.metric_totals (user_id, metric, total)"
         f" select {SEED_USER}, 'project_created', mod(i, 10) from generate_series(1, %s) i",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -132,7 +133,12 @@ def test_me_is_null_for_a_user_not_on_the_board(seeded: Seeded):
 
 @pytest.mark.parametrize("board", BOARDS)
 def test_total_counts_only_users_above_zero(iso_db: BadgesDb, board: Board):
-    assert board.read(iso_db, None) == {"entries": [], "me": None, "total": 0}
+    assert board.read(iso_db, None) == {
+        "entries": [],
+        "me": None,
+        "total": 0,
+        "next_after": None,
+    }
     board.give(iso_db, uuid4(), 1)
     board.give(iso_db, uuid4(), 2)
 
@@ -148,7 +154,12 @@ def test_a_user_back_at_zero_badges_leaves_the_badge_board(iso_db: BadgesDb):
 
     result = board.read(iso_db, leaves)
 
-    assert result == {"entries": [board.entry(1, stays, 1)], "me": None, "total": 1}
+    assert result == {
+        "entries": [board.entry(1, stays, 1)],
+        "me": None,
+        "total": 1,
+        "next_after": None,
+    }
 
 
 def test_a_revoked_badge_lowers_the_rank(iso_db: BadgesDb):
@@ -161,3 +172,54 @@ def test_a_revoked_badge_lowers_the_rank(iso_db: BadgesDb):
     give_badges(iso_db, a, 1)
 
     assert board.read(iso_db, a)["entries"] == [board.entry(1, b, 1), board.entry(1, a, 1)]
+
+
+def after_key(page: dict[str, Any]) -> tuple[int, datetime, UUID] | None:
+    """The BoardKey of a page's next_after (as the function's cursor carries it)."""
+    key = page["next_after"]
+    if key is None:
+        return None
+    return key["value"], datetime.fromisoformat(key["at"]), UUID(key["user_id"])
+
+
+@pytest.fixture(scope="module")
+def wide(make_database: Callable[[], str]) -> Iterator[BadgesDb]:
+    """A badge board of 24 users valued 1 to 6 (four users per value, reached in turn)."""
+    store = PostgresStore(make_database(), pool_size=2)
+    db = BadgesDb(store)
+    for i in range(24):
+        give_badges(db, uuid4(), 1 + i % 6)
+    try:
+        yield db
+    finally:
+        store.close()
+
+
+def test_offset_pages_start_at_the_right_entry_in_any_value_and_keep_global_ranks(wide: BadgesDb):
+    whole = wide.leaderboard(None, 100, 0)["entries"]
+    assert [e["rank"] for e in whole] == [1 + 4 * (i // 4) for i in range(24)]
+
+    for offset in range(26):
+        page = wide.leaderboard(None, 5, offset)
+        assert page["entries"] == whole[offset : offset + 5], offset
+        assert (page["next_after"] is not None) == (offset + 5 < 24)
+
+
+def test_keyset_pages_walk_the_whole_board_in_order_once(wide: BadgesDb):
+    whole = wide.leaderboard(None, 100, 0)["entries"]
+    walked: list[dict[str, Any]] = []
+    page = wide.leaderboard(None, 5, 0)
+    while True:
+        walked += page["entries"]
+        key = after_key(page)
+        if key is None:
+            break
+        page = wide.leaderboard(None, 5, 0, key)
+    assert walked == whole
+
+
+def test_a_keyset_page_is_the_same_as_the_offset_page_after_its_key(wide: BadgesDb):
+    for offset in (1, 4, 7, 19):
+        key = after_key(wide.leaderboard(None, offset, 0))
+        assert key is not None
+        assert wide.leaderboard(None, 5, 0, key) == wide.leaderboard(None, 5, offset)

@@ -88,7 +88,8 @@ _CATALOG: dict[str, str] = {
 
 
 def table_contents(conn: psycopg.Connection[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """(table, row count, md5 of the rows as text in primary key order) for every table."""
+    """(table, row count, md5 of the rows as text in primary key order) for every table; the
+    append-only delta tables, which have no key, in the order of their rows' text."""
     tables = conn.execute(
         """
         select c.relname,
@@ -103,14 +104,16 @@ def table_contents(conn: psycopg.Connection[tuple[Any, ...]]) -> list[tuple[Any,
     ).fetchall()
     contents = []
     for table, key in tables:
-        assert key, f"badges.{table} has no primary key to order its rows by"
+        assert key or table.endswith("_deltas"), f"badges.{table} has no primary key"
+        order = (
+            sql.SQL(", ").join(sql.Identifier("t", column) for column in key)
+            if key
+            else sql.SQL("t::text")
+        )
         query = sql.SQL(
             "select count(*), md5(coalesce(string_agg(t::text, E'\\n' order by {}), ''))"
             " from badges.{} t"
-        ).format(
-            sql.SQL(", ").join(sql.Identifier("t", column) for column in key),
-            sql.Identifier(table),
-        )
+        ).format(order, sql.Identifier(table))
         row = conn.execute(query).fetchone()
         assert row is not None
         contents.append((table, *row))

@@ -422,12 +422,13 @@ def test_a_level_removed_from_the_catalog_is_unknown_level(own: OwnDatabase, use
 
 
 def rarity_counters(conn: Conn) -> dict[str, int]:
-    """sum(holders) per badge id in badges.rarity_counts ('' = users), zero sums left out."""
-    return {
-        b: int(n)
-        for b, n in rows(conn, "select badge_id, sum(holders) from badges.rarity_counts group by 1")
-        if n
-    }
+    """Holders per badge id ('' = users): the folded counts plus the pending deltas, zero sums
+    left out."""
+    query = (
+        "select badge_id, sum(holders) from (select badge_id, holders from badges.rarity_counts"
+        " union all select badge_id, holders from badges.rarity_deltas) c group by 1"
+    )
+    return {b: int(n) for b, n in rows(conn, query) if n}
 
 
 def full_counts(conn: Conn) -> dict[str, int]:

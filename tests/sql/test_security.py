@@ -30,12 +30,28 @@ _SQL = "\n".join(p.read_text() for p in sorted(MIGRATIONS.glob("*.sql")))
 TABLES = sorted(
     set(re.findall(r"create\s+table\s+(?:if\s+not\s+exists\s+)?badges\.(\w+)", _SQL, re.I))
 )
-_FUNCTION_HEADERS = re.findall(
-    r"create\s+(?:or\s+replace\s+)?function\s+badges\.(\w+)\s*\(.*?\)\s*returns\s+(\w+)",
+_FUNCTION_HEADERS = re.finditer(
+    r"create\s+(?:or\s+replace\s+)?function\s+badges\.(\w+)\s*\(.*?\)\s*returns\s+(\w+)"
+    r"|drop\s+function\s+if\s+exists\s+badges\.(\w+)\s*\(",
     _SQL,
     re.IGNORECASE | re.DOTALL,
 )
-FUNCTIONS = sorted({name for name, returns in _FUNCTION_HEADERS if returns.lower() != "trigger"})
+
+
+def _functions_left() -> list[str]:
+    """Names of the non-trigger functions the migrations leave: read in file order, a drop
+    removes a name until a later file defines it again."""
+    left: set[str] = set()
+    for header in _FUNCTION_HEADERS:
+        created, returns, dropped = header.group(1, 2, 3)
+        if created and returns.lower() != "trigger":
+            left.add(created)
+        elif dropped:
+            left.discard(dropped)
+    return sorted(left)
+
+
+FUNCTIONS = _functions_left()
 
 PER_USER_TABLES = [
     "activity_days",

@@ -122,7 +122,9 @@ SAMPLES: dict[str, Sample] = {
     "list_badges": Sample("list_badges", (USER,)),
     "get_catalog": Sample("get_catalog"),
     "leaderboard": Sample("leaderboard", (None, 10, 0)),
-    "score_leaderboard": Sample("score_leaderboard", (USER, 5, 20)),
+    "score_leaderboard": Sample(
+        "score_leaderboard", (USER, 5, 0, (3, datetime(2026, 11, 23, 10, tzinfo=UTC), USER))
+    ),
     "take_rate_token": Sample("take_rate_token", (USER, "award", 40, 60), reply=39.5),
     "sync_catalog": Sample(
         "sync_catalog", ([{"id": "streak_3d", "rule": "streak"}], [{"id": "openai"}], [], [])
@@ -198,7 +200,17 @@ def test_each_method_posts_one_rpc_to_its_sql_function_with_every_parameter_and_
             "record_activity",
             {"p_user_id": str(USER), "p_timezone": "Europe/Paris", "p_at": None},
         ),
-        ("leaderboard", {"p_user_id": None, "p_limit": 10, "p_offset": 0}),
+        (
+            "leaderboard",
+            {
+                "p_user_id": None,
+                "p_limit": 10,
+                "p_offset": 0,
+                "p_after_value": None,
+                "p_after_at": None,
+                "p_after_user": None,
+            },
+        ),
         ("mark_notifications_read", {"p_user_id": str(USER), "p_ids": [], "p_all": True}),
         (
             "feed",

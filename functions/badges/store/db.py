@@ -17,6 +17,8 @@ from badges.store import Store
 JsonObject = dict[str, Any]
 # The award a feed page starts after: (earned_at, user_id, badge_id).
 FeedKey = tuple[datetime, UUID, str]
+# Where a leaderboard page starts: after the entry with this (value, reached at, user id).
+BoardKey = tuple[int, datetime, UUID]
 
 
 @dataclass(frozen=True)
@@ -86,11 +88,29 @@ class BadgesDb:
     def get_catalog(self) -> JsonObject:
         return self._object("get_catalog")
 
-    def leaderboard(self, user_id: UUID | None, limit: int, offset: int) -> JsonObject:
-        return self._object("leaderboard", p_user_id=user_id, p_limit=limit, p_offset=offset)
+    def leaderboard(
+        self, user_id: UUID | None, limit: int, offset: int, after: BoardKey | None = None
+    ) -> JsonObject:
+        return self._board("leaderboard", user_id, limit, offset, after)
 
-    def score_leaderboard(self, user_id: UUID | None, limit: int, offset: int) -> JsonObject:
-        return self._object("score_leaderboard", p_user_id=user_id, p_limit=limit, p_offset=offset)
+    def score_leaderboard(
+        self, user_id: UUID | None, limit: int, offset: int, after: BoardKey | None = None
+    ) -> JsonObject:
+        return self._board("score_leaderboard", user_id, limit, offset, after)
+
+    def _board(
+        self, function: str, user_id: UUID | None, limit: int, offset: int, after: BoardKey | None
+    ) -> JsonObject:
+        value, at, after_user = after or (None, None, None)
+        return self._object(
+            function,
+            p_user_id=user_id,
+            p_limit=limit,
+            p_offset=offset,
+            p_after_value=value,
+            p_after_at=at,
+            p_after_user=after_user,
+        )
 
     def take_rate_token(self, user_id: UUID, bucket: str, burst: int, per_minute: int) -> float:
         return float(
