@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test soak lint token clean
+.PHONY: help install run test soak bench lint token clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ test: $(STAMP) ## Run the test suite against a real Postgres (embedded unless DA
 
 soak: $(STAMP) ## The long variants of the reliability suite (load with faults): SOAK_SECONDS, SOAK_CLIENTS
 	$(BIN)/python -m pytest -m soak $(PYTEST_ARGS)
+
+bench: $(STAMP) ## Every performance figure beside its reference (about 20 min): bench/results/latest.md
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy --strict
 	$(BIN)/ruff check functions tests bench

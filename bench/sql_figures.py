@@ -121,3 +121,28 @@ def streak_batch(url: str, active: int, sample: int) -> dict[str, float]:
         "loop_s": per_user * active,
         "ratio": per_user * active / warm_s,
     }
+
+
+def client_board(url: str, users: int, calls: int) -> tuple[Timing, Timing]:
+    """The badge board's top 100 with `me` and `total` as the function reads it (one call,
+    psycopg, the JSON parsed), against the bare top-100 scan of the narrow board fetched by the
+    same client (100 rows decoded): what an app's request pays for each, beyond pgbench."""
+    board = "select user_id, value from bench.board order by value desc, at, user_id limit 100"
+    with psycopg.connect(url, autocommit=True) as conn:
+        ids = [_user(conn, 1 + (k * 7919) % users) for k in range(calls)]
+        mine, bare = [], []
+        for _ in range(2):  # the first pass warms the caches
+            mine, bare = [], []
+            for user in ids:
+                started = time.perf_counter()
+                call(conn, "leaderboard", p_user_id=user, p_limit=100, p_offset=0)
+                mine.append((time.perf_counter() - started) * 1000)
+                started = time.perf_counter()
+                conn.execute(board).fetchall()
+                bare.append((time.perf_counter() - started) * 1000)
+    return _timing("leaderboard(me, 100, 0)", mine), _timing("bare top-100 scan", bare)
+
+
+def _timing(name: str, took: list[float]) -> Timing:
+    took = sorted(took)
+    return Timing(name, statistics.median(took), took[min(len(took) - 1, len(took) * 99 // 100)])

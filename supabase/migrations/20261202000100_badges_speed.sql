@@ -365,7 +365,7 @@ $$;
  * only award badges whose rule is 'client'. No new award outside the badge's window (BD006).
  * Composite badges the award completes are awarded too. Returns {awarded, earned_at, badge}:
  * awarded is true only when this call created the award. A repeat is answered from the award's
- * row without taking the user's lock.
+ * row, read with the definition, without taking the user's lock.
  */
 create or replace function badges.award_badge(p_user_id uuid, p_badge_id text, p_client boolean)
 returns jsonb
@@ -376,11 +376,12 @@ declare
   v_def record;
   v_earned_at timestamptz;
 begin
-  select d.rule, d.wire, d.starts_at, d.ends_at,
-         (d.starts_at is null or d.starts_at <= now()) and (d.ends_at is null or now() < d.ends_at)
-           as open
+  -- The definition and the user's award of it, if any, in one read by key.
+  select d.rule, d.wire, d.starts_at, d.ends_at, a.earned_at
   into v_def
-  from badges.definitions d where d.id = p_badge_id and d.enabled;
+  from badges.definitions d
+  left join badges.awards a on a.user_id = p_user_id and a.badge_id = d.id
+  where d.id = p_badge_id and d.enabled;
   if not found then
     raise exception using errcode = 'BD001', message = 'unknown badge',
       detail = pg_catalog.format('No enabled badge has the id %L.', p_badge_id);
@@ -389,33 +390,34 @@ begin
     raise exception using errcode = 'BD003', message = 'badge not client-awardable',
       detail = pg_catalog.format('The badge %L can only be awarded by the server.', p_badge_id);
   end if;
+  if v_def.earned_at is not null then
+    return pg_catalog.jsonb_build_object(
+      'awarded', false, 'earned_at', v_def.earned_at, 'badge', v_def.wire);
+  end if;
 
-  select a.earned_at into v_earned_at from badges.awards a
-  where a.user_id = p_user_id and a.badge_id = p_badge_id;
-  if not found then
-    if not v_def.open then
-      raise exception using errcode = 'BD006', message = 'badge not available now',
-        detail = pg_catalog.format('%L can be earned only%s%s.', p_badge_id,
-          ' from ' || v_def.starts_at, ' until ' || v_def.ends_at);
-    end if;
-    perform badges.lock_user(p_user_id);
-    -- ON CONFLICT still: a concurrent call, or the batch check, may have awarded it meanwhile.
-    insert into badges.awards (user_id, badge_id) values (p_user_id, p_badge_id)
-    on conflict do nothing
-    returning earned_at into v_earned_at;
-    if v_earned_at is not null then
-      if exists (select from badges.definitions c
-                 where c.rule = 'all_of' and c.enabled and p_badge_id = any (c.requires)) then
-        perform badges.award_composites(p_user_id);
-      end if;
-      return pg_catalog.jsonb_build_object(
-        'awarded', true, 'earned_at', v_earned_at, 'badge', v_def.wire);
-    end if;
+  if (v_def.starts_at is not null and now() < v_def.starts_at)
+     or (v_def.ends_at is not null and now() >= v_def.ends_at) then
+    raise exception using errcode = 'BD006', message = 'badge not available now',
+      detail = pg_catalog.format('%L can be earned only%s%s.', p_badge_id,
+        ' from ' || v_def.starts_at, ' until ' || v_def.ends_at);
+  end if;
+  perform badges.lock_user(p_user_id);
+  -- ON CONFLICT still: a concurrent call, or the batch check, may have awarded it meanwhile.
+  insert into badges.awards (user_id, badge_id) values (p_user_id, p_badge_id)
+  on conflict do nothing
+  returning earned_at into v_earned_at;
+  if v_earned_at is null then
     select a.earned_at into v_earned_at from badges.awards a
     where a.user_id = p_user_id and a.badge_id = p_badge_id;
+    return pg_catalog.jsonb_build_object(
+      'awarded', false, 'earned_at', v_earned_at, 'badge', v_def.wire);
+  end if;
+  if exists (select from badges.definitions c
+             where c.rule = 'all_of' and c.enabled and p_badge_id = any (c.requires)) then
+    perform badges.award_composites(p_user_id);
   end if;
   return pg_catalog.jsonb_build_object(
-    'awarded', false, 'earned_at', v_earned_at, 'badge', v_def.wire);
+    'awarded', true, 'earned_at', v_earned_at, 'badge', v_def.wire);
 end;
 $$;
 
@@ -655,30 +657,6 @@ $$;
 /* ----------------------------------------------------------------------------------------- */
 
 /**
- * A board's values with their competition rank: rank = 1 + users at greater values, read from
- * the per-value counts (folded and pending), never from the board's rows.
- */
-create or replace function badges.board_ranks(p_counter text)
-returns table (value integer, users bigint, rank bigint)
-language sql stable
-set search_path = ''
-as $$
-  select c.value, c.users,
-         1 + coalesce(sum(c.users) over (order by c.value desc
-                                         rows between unbounded preceding and 1 preceding), 0)
-  from (select x.value, sum(x.users)::bigint as users
-        from (select b.value, b.users from badges.board_counts b where b.board = p_counter
-              union all
-              select b.value, b.users from badges.board_deltas b where b.board = p_counter) x
-        where x.value > 0
-        group by x.value
-        having sum(x.users) > 0) c
-$$;
-revoke execute on function badges.board_ranks(text) from public, anon, authenticated;
-grant execute on function badges.board_ranks(text) to service_role;
-
-
-/**
  * One page of a leaderboard over a user_stats counter ('badge_count' or 'correct_count'):
  * competition ranks (1, 2, 2, 4), ties ordered by who reached the value first, then user id.
  * The page starts p_offset entries in, or (keyset paging) after the entry (p_after_value,
@@ -691,9 +669,12 @@ create or replace function badges.board_page(
   p_counter text, p_user_id uuid, p_limit integer, p_offset integer,
   p_after_value integer default null, p_after_at timestamptz default null,
   p_after_user uuid default null)
-returns jsonb
+returns json
 language plpgsql stable
 set search_path = ''
+-- One plan per statement, cached: a custom plan per call (what plpgsql would choose for the
+-- page's parameterised offset) costs more to plan than the page costs to read.
+set plan_cache_mode = force_generic_plan
 as $$
 declare
   v_ranks jsonb;
@@ -710,10 +691,24 @@ begin
   end if;
   -- v_start: the value the page starts in (with an offset, the smallest value whose first
   -- rank is within offset + 1), v_skip the entries to skip within it.
+  -- Each value's competition rank, 1 + the users at greater values, from the per-value counts
+  -- (folded and pending): a few dozen rows, never the board's. Written here, not in a function
+  -- of its own: a SQL function with SET search_path is planned anew on every call.
   select coalesce(pg_catalog.jsonb_object_agg(r.value, r.rank), '{}'), coalesce(sum(r.users), 0),
          (pg_catalog.array_agg(r.value order by r.value) filter (where r.rank <= p_offset + 1))[1]
   into v_ranks, v_total, v_start
-  from badges.board_ranks(p_counter) r;
+  from (
+    select c.value, c.users,
+           1 + coalesce(sum(c.users) over (order by c.value desc
+                                           rows between unbounded preceding and 1 preceding), 0)
+             as rank
+    from (select x.value, sum(x.users)::bigint as users
+          from (select b.value, b.users from badges.board_counts b where b.board = p_counter
+                union all
+                select b.value, b.users from badges.board_deltas b where b.board = p_counter) x
+          where x.value > 0
+          group by x.value
+          having sum(x.users) > 0) c) r;
   if p_after_value is not null then
     v_start := p_after_value;
   elsif v_start is not null then
@@ -761,21 +756,22 @@ begin
     into v_mine from badges.user_stats s where s.user_id = p_user_id;
   end if;
 
-  return pg_catalog.jsonb_build_object(
+  -- json, not jsonb: the answer is only sent on, and jsonb would parse and sort every entry.
+  return pg_catalog.json_build_object(
     'entries', coalesce((
-      select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+      select pg_catalog.json_agg(pg_catalog.json_build_object(
                'rank', (v_ranks ->> e.value::text)::bigint, 'user_id', e.user_id,
                p_counter, e.value) order by e.ord)
       from rows from (pg_catalog.unnest(v_values), pg_catalog.unnest(v_users))
         with ordinality e(value, user_id, ord)
-      where e.ord <= p_limit), '[]'::jsonb),
-    'me', case when v_mine > 0 then pg_catalog.jsonb_build_object(
+      where e.ord <= p_limit), '[]'::json),
+    'me', case when v_mine > 0 then pg_catalog.json_build_object(
             'rank', (v_ranks ->> v_mine::text)::bigint, 'user_id', p_user_id, p_counter, v_mine)
           end,
     'total', v_total,
     'next_after', case when pg_catalog.cardinality(v_values) > p_limit then
-      pg_catalog.jsonb_build_object('value', v_values[p_limit], 'at', v_ats[p_limit],
-                                    'user_id', v_users[p_limit]) end);
+      pg_catalog.json_build_object('value', v_values[p_limit], 'at', v_ats[p_limit],
+                                   'user_id', v_users[p_limit]) end);
 end;
 $$;
 revoke execute on function badges.board_page(
@@ -794,7 +790,7 @@ drop function if exists badges.board(text, uuid, integer, integer);
 create or replace function badges.leaderboard(
   p_user_id uuid, p_limit integer, p_offset integer, p_after_value integer default null,
   p_after_at timestamptz default null, p_after_user uuid default null)
-returns jsonb
+returns json
 language plpgsql stable
 set search_path = ''
 as $$
@@ -812,7 +808,7 @@ grant execute on function badges.leaderboard(uuid, integer, integer, integer, ti
 create or replace function badges.score_leaderboard(
   p_user_id uuid, p_limit integer, p_offset integer, p_after_value integer default null,
   p_after_at timestamptz default null, p_after_user uuid default null)
-returns jsonb
+returns json
 language plpgsql stable
 set search_path = ''
 as $$

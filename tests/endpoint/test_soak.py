@@ -169,6 +169,12 @@ def soak(make_client: MakeClient, url: str, clients: int, seconds: float) -> dic
         ),
         Tokens(),
     )
+    return load_with_faults(api, url, clients, seconds)
+
+
+def load_with_faults(api: Api, url: str, clients: int, seconds: float) -> dict[str, Any]:
+    """The clients through `api` while the killer terminates connections to the database at
+    `url`, then every invariant, read over `url` (a direct connection: behind a pooler too)."""
     ledger, stop, faults = Ledger(), threading.Event(), [0]
     killer = threading.Thread(
         target=lambda: faults.__setitem__(0, kill_connections(url, stop, random.Random(7)))

@@ -1,7 +1,15 @@
 """PostgresStore: the SQL functions over a psycopg 3 connection pool (DATABASE_URL).
 
 Works with the embedded database, any Postgres, and a Supabase project's direct or pooled
-connection string: prepared statements are off so transaction-mode poolers work too.
+connection string, transaction-mode poolers (Supabase's on port 6543, PgBouncer) included:
+
+- no prepared statement is ever created (a transaction pooler hands each transaction to any of
+  its server connections, which would not know the statement);
+- nothing is set on the session: the statement timeout travels with each call, as
+  `set local statement_timeout = …; select badges.f(…)` in one simple-protocol message (one
+  implicit transaction, one round trip), because a transaction pooler neither keeps a session's
+  settings nor forwards the startup parameter `options` (PgBouncer refuses it, or drops it when
+  told to ignore it). Parameters are therefore bound client-side, by psycopg's quoting.
 """
 
 from __future__ import annotations
@@ -33,9 +41,19 @@ class PostgresStore:
         self._pool_size = pool_size
         self._timeout = timeout
         self._statement_timeout_ms = round(statement_timeout * 1000)
+        # Every call's prefix: its transaction's statement timeout (see the module's docstring).
+        self._prefix = (
+            sql.SQL("set local statement_timeout = {}; ").format(
+                sql.Literal(self._statement_timeout_ms)
+            )
+            if self._statement_timeout_ms > 0
+            else None
+        )
         self._pool: ConnectionPool | None = None
         self._lock = threading.Lock()
-        self._queries: dict[tuple[str, tuple[str, ...]], sql.Composed] = {}
+        # Each call's SQL text, composed once (composing it costs more than the rest of the
+        # call's Python): function and parameter names are identifiers, quoted as such.
+        self._queries: dict[tuple[str, tuple[str, ...]], bytes] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PostgresStore:
@@ -53,13 +71,20 @@ class PostgresStore:
         values = {k: Jsonb(v) if isinstance(v, dict | list) else v for k, v in params.items()}
         try:
             with self.pool().connection() as conn:
-                row = conn.execute(query, values).fetchone()
+                cursor = psycopg.ClientCursor(conn)
+                cursor.execute(query, values)
+                if self._prefix is not None:
+                    cursor.nextset()  # past the SET, to the function's result
+                row = cursor.fetchone()
         except psycopg.Error as exc:
             raise _translate(exc) from exc
         return None if row is None else row[0]
 
     def pool(self) -> ConnectionPool:
         """The pool, opened on first use: after a server forks its workers, not before."""
+        pool = self._pool  # once open, no lock to take on every call
+        if pool is not None:
+            return pool
         with self._lock:
             if self._pool is None:
                 self._pool = ConnectionPool(
@@ -76,15 +101,11 @@ class PostgresStore:
             return self._pool
 
     def _connection_options(self) -> dict[str, Any]:
-        options: dict[str, Any] = {
+        return {
             "autocommit": True,
             "prepare_threshold": None,
             "connect_timeout": max(1, math.ceil(self._timeout)),
         }
-        if self._statement_timeout_ms > 0:
-            # A startup parameter, not a SET: it holds behind a transaction-mode pooler too.
-            options["options"] = f"-c statement_timeout={self._statement_timeout_ms}"
-        return options
 
     def close(self) -> None:
         with self._lock:
@@ -92,15 +113,15 @@ class PostgresStore:
                 self._pool.close()
                 self._pool = None
 
-    def _query(self, function: str, names: tuple[str, ...]) -> sql.Composed:
+    def _query(self, function: str, names: tuple[str, ...]) -> bytes:
         key = (function, names)
         if key not in self._queries:
             args = sql.SQL(", ").join(
                 sql.SQL("{} => {}").format(sql.Identifier(n), sql.Placeholder(n)) for n in names
             )
-            self._queries[key] = sql.SQL("select badges.{}({})").format(
-                sql.Identifier(function), args
-            )
+            query = sql.SQL("select badges.{}({})").format(sql.Identifier(function), args)
+            query = query if self._prefix is None else self._prefix + query
+            self._queries[key] = query.as_bytes(None)
         return self._queries[key]
 
 
