@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 
 import flask
 
 from badges.actions import Context
 from badges.auth import Verifier
 from badges.delivery.worker import make_deliverer
-from badges.endpoint import Endpoint, error_response, internal
+from badges.endpoint import Endpoint, error_response, internal, new_request_id
 from badges.settings import Settings
 from badges.store import make_store
 from badges.store.db import BadgesDb
@@ -40,12 +39,15 @@ class LazyEndpoint:
             endpoint = self.get()
         except Exception:
             # A configuration error (bad setting, missing DATABASE_URL): still a JSON answer.
-            request_id = uuid.uuid4().hex[:16]
+            request_id = new_request_id()
             log.exception("cannot build the badges function (request %s)", request_id)
             return error_response(internal(request_id))
         return endpoint(request)
 
     def get(self) -> Endpoint:
+        endpoint = self._endpoint  # built: no lock (every request asks)
+        if endpoint is not None:
+            return endpoint
         with self._lock:
             if self._endpoint is None:
                 self._endpoint = build_endpoint(Settings.from_env(), self._kind)

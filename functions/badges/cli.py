@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from uuid import UUID
 
@@ -22,13 +22,18 @@ from badges.catalog import load_catalog
 from badges.delivery.worker import make_deliverer
 from badges.errors import BadgesError
 from badges.migrate import migrate
-from badges.settings import DEV_JWT_SECRET, Settings
+from badges.settings import DEV_JWT_SECRET, Settings, SettingsError
 from badges.store import make_store
 from badges.store.db import BadgesDb, JsonObject
 
 log = logging.getLogger("badges")
 
 MAIN = Path(__file__).resolve().parents[1] / "main.py"
+# What `badges serve` runs when WORKERS / THREADS are unset (README, Workers and threads): one
+# gunicorn worker, since the embedded PostgreSQL needs the other core of a 2-core machine (an
+# award costs it about as much CPU as the worker), with 8 threads to keep 8 requests in flight.
+SERVE_WORKERS = 1
+SERVE_THREADS = 8
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,11 +132,38 @@ def _serve(args: argparse.Namespace) -> int:
 
     if not os.environ.get("SUPABASE_JWT_SECRET"):
         os.environ["SUPABASE_JWT_SECRET"] = DEV_JWT_SECRET
+    # functions-framework reads WORKERS and THREADS when it starts gunicorn; the user's values
+    # stand, and the database pool of each worker follows THREADS (settings.py).
+    workers, threads = serve_concurrency()
+    os.environ["WORKERS"], os.environ["THREADS"] = str(workers), str(threads)
     prepare_database()
     app = functions_framework.create_app(target="badges", source=str(MAIN))
-    log.info("serving the badges function on http://%s:%s", args.host, args.port)
+    log.info(
+        "serving the badges function on http://%s:%s (%d worker%s x %d threads)",
+        args.host,
+        args.port,
+        workers,
+        "" if workers == 1 else "s",
+        threads,
+    )
     create_server(app, debug=False).run(args.host, args.port)
     return 0
+
+
+def serve_concurrency(env: Mapping[str, str] | None = None) -> tuple[int, int]:
+    """(workers, threads) of `badges serve`: WORKERS and THREADS when set, else SERVE_WORKERS
+    and SERVE_THREADS."""
+    env = os.environ if env is None else env
+
+    def count(name: str, default: int) -> int:
+        value = env.get(name, "").strip()
+        if not value:
+            return default
+        if not (value.isascii() and value.isdigit()) or int(value) < 1:
+            raise SettingsError(f"invalid configuration: {name} must be a whole number >= 1")
+        return int(value)
+
+    return count("WORKERS", SERVE_WORKERS), count("THREADS", SERVE_THREADS)
 
 
 def _migrate(args: argparse.Namespace) -> int:

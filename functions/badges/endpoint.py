@@ -54,7 +54,6 @@ class Endpoint:
         return response
 
     def _respond(self, request: flask.Request) -> flask.Response:
-        request_id = uuid.uuid4().hex[:16]
         try:
             if request.method == "OPTIONS":
                 return flask.Response(status=204)
@@ -65,13 +64,15 @@ class Endpoint:
             raw = _read_body(request)
             caller = self._caller(request)
             body = _parse_json(raw)
-            return _answer(self._dispatch(caller, body), request_id)
+            return _answer(self._dispatch(caller, body))
         except Internal as exc:
+            request_id = new_request_id()
             log.error("internal error in request %s: %s", request_id, exc.message)
             return error_response(internal(request_id))
         except BadgesError as exc:
             return error_response(exc)
         except Exception:
+            request_id = new_request_id()
             log.exception("internal error in request %s", request_id)
             return error_response(internal(request_id))
 
@@ -123,20 +124,20 @@ class JobsEndpoint(Endpoint):
         return super()._dispatch(caller, body)
 
 
-def _answer(outcome: Outcome, request_id: str) -> flask.Response:
+def _answer(outcome: Outcome) -> flask.Response:
     response = _json(200, {"success": True, **outcome.body})
     after = outcome.after_response
     if after is not None:
-        response.call_on_close(lambda: _quietly(after, request_id))
+        response.call_on_close(lambda: _quietly(after))
     return response
 
 
-def _quietly(work: Callable[[], object], request_id: str) -> None:
+def _quietly(work: Callable[[], object]) -> None:
     """Work after the response: its failure is logged, never the caller's concern."""
     try:
         work()
     except Exception:
-        log.exception("after-response work of request %s failed", request_id)
+        log.exception("work after a response failed (the answer had been sent)")
 
 
 def _too_large(exc: PayloadTooLarge) -> flask.Response:
@@ -174,6 +175,12 @@ def _parse_json(raw: bytes) -> dict[str, Any]:
 
 def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
+
+
+def new_request_id() -> str:
+    """16 hex digits naming one failed request in the log (and in its 500's body): made only
+    when something failed, not for every request."""
+    return uuid.uuid4().hex[:16]
 
 
 def internal(request_id: str) -> Internal:

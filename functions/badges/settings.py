@@ -84,6 +84,10 @@ class Settings(BaseModel):
         for field, name in OPTIONAL_VARIABLES.items():
             if get(name) is not None:
                 values[field] = get(name)
+        if "db_pool_size" not in values and get("THREADS") is not None:
+            # One connection for each request thread of the worker (functions-framework's
+            # THREADS): a request never waits for a connection, and none sits unused.
+            values["db_pool_size"] = get("THREADS")
         if values.get("expo_access_token") and "expo_push" not in values:
             values["expo_push"] = True  # a token is only ever set to push with it
         values["store"] = get("BADGES_STORE") or _default_store(values)

@@ -685,6 +685,10 @@ declare
   v_ats timestamptz[];
   v_users uuid[];
   v_mine integer;
+  -- Without a cursor, a key before every entry: the page's first branch keeps one plan whose
+  -- index condition is the key (an "is null or" would make it a filter over the whole value).
+  v_after_at timestamptz := coalesce(p_after_at, '-infinity');
+  v_after_user uuid := coalesce(p_after_user, '00000000-0000-0000-0000-000000000000');
 begin
   if p_counter not in ('badge_count', 'correct_count') then
     raise exception using errcode = 'BD004', message = 'unknown leaderboard counter';
@@ -725,7 +729,7 @@ begin
     (select s.badge_count as value, s.badge_count_at as at, s.user_id
      from badges.user_stats s
      where p_counter = 'badge_count' and s.badge_count > 0 and s.badge_count = v_start
-       and (p_after_value is null or (s.badge_count_at, s.user_id) > (p_after_at, p_after_user))
+       and (s.badge_count_at, s.user_id) > (v_after_at, v_after_user)
      order by s.badge_count_at, s.user_id
      offset v_skip limit p_limit + 1)
     union all
@@ -738,8 +742,7 @@ begin
     (select s.correct_count, s.correct_count_at, s.user_id
      from badges.user_stats s
      where p_counter = 'correct_count' and s.correct_count > 0 and s.correct_count = v_start
-       and (p_after_value is null
-            or (s.correct_count_at, s.user_id) > (p_after_at, p_after_user))
+       and (s.correct_count_at, s.user_id) > (v_after_at, v_after_user)
      order by s.correct_count_at, s.user_id
      offset v_skip limit p_limit + 1)
     union all
@@ -904,4 +907,34 @@ as $$
       where not exists (select from badges.outbox o
                         where o.user_id = a.user_id and o.badge_id = a.badge_id)))
   from checks
+$$;
+
+/* ----------------------------------------------------------------------------------------- */
+/* No JIT on the request path                                                                */
+/* ----------------------------------------------------------------------------------------- */
+
+-- A request's statements read a few rows by key. On a database whose statistics are missing
+-- (restored, bulk-loaded, never analysed) their estimates can pass jit_above_cost, and a server
+-- with JIT then compiles them on every call: hundreds of milliseconds for a read of
+-- microseconds. Turned off here, for every function a request calls, whatever the server; the
+-- batch functions (check_streaks_all, check_badges_all, consistency_report) keep the server's
+-- setting.
+do $$
+declare
+  v_function regprocedure;
+begin
+  for v_function in
+    select p.oid::regprocedure from pg_catalog.pg_proc p
+    where p.pronamespace = 'badges'::regnamespace
+      and p.proname in (
+        'award_badge', 'revoke_badge', 'list_badges', 'get_catalog', 'progress', 'level_status',
+        'leaderboard', 'score_leaderboard', 'record_activity', 'record_score', 'check_streaks',
+        'check_quiz_master', 'check_badges', 'track', 'take_rate_token', 'claim_notifications',
+        'finish_notifications', 'requeue_notifications', 'outbox_rows', 'inbox',
+        'mark_notifications_read', 'feed', 'preferences', 'register_push_token',
+        'unregister_push_token', 'create_share', 'open_share', 'sync_catalog')
+  loop
+    execute pg_catalog.format('alter function %s set jit = off', v_function);
+  end loop;
+end;
 $$;

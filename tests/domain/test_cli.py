@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import jwt
 import pytest
 
 from badges import cli
-from badges.settings import DEV_JWT_SECRET
+from badges.settings import DEV_JWT_SECRET, SettingsError
 
 
 def test_token_mints_a_user_token_for_the_issuer_the_server_accepts(monkeypatch, capsys):
@@ -56,3 +57,47 @@ def test_bad_arguments_exit_with_usage(argv, capsys):
     with pytest.raises(SystemExit) as exited:
         cli.main(argv)
     assert exited.value.code == 2
+
+
+def test_serve_runs_its_default_workers_and_threads_unless_the_environment_says():
+    defaults = (cli.SERVE_WORKERS, cli.SERVE_THREADS)
+
+    assert cli.serve_concurrency({}) == defaults
+    assert cli.serve_concurrency({"WORKERS": "", "THREADS": " "}) == defaults
+    assert cli.serve_concurrency({"WORKERS": "3"}) == (3, cli.SERVE_THREADS)
+    assert cli.serve_concurrency({"WORKERS": "2", "THREADS": "16"}) == (2, 16)
+
+
+@pytest.mark.parametrize("env", [{"WORKERS": "0"}, {"THREADS": "-1"}, {"THREADS": "eight"}])
+def test_serve_refuses_a_count_of_workers_or_threads_that_is_not_one_or_more(env):
+    with pytest.raises(SettingsError):
+        cli.serve_concurrency(env)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, (str(cli.SERVE_WORKERS), str(cli.SERVE_THREADS))),
+        ({"WORKERS": "2", "THREADS": "3"}, ("2", "3")),
+    ],
+)
+def test_serve_hands_functions_framework_its_workers_and_threads(monkeypatch, env, expected):
+    """What gunicorn is started with (functions-framework reads WORKERS and THREADS then)."""
+    import functions_framework
+    import functions_framework._http
+
+    seen: list[tuple[str | None, str | None]] = []
+
+    class Server:
+        def run(self, host: str, port: int) -> None:
+            seen.append((os.environ.get("WORKERS"), os.environ.get("THREADS")))
+
+    for name in ("WORKERS", "THREADS"):  # set first, so that the test's end restores them
+        monkeypatch.setenv(name, env.get(name, ""))
+    monkeypatch.setenv("SUPABASE_JWT_SECRET", "x" * 40)
+    monkeypatch.setattr(cli, "prepare_database", lambda: None)
+    monkeypatch.setattr(functions_framework, "create_app", lambda **kwargs: object())
+    monkeypatch.setattr(functions_framework._http, "create_server", lambda app, debug: Server())
+
+    assert cli.main(["serve", "--port", "0"]) == 0
+    assert seen == [expected]

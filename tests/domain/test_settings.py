@@ -96,3 +96,11 @@ def test_a_bad_delivery_setting_is_a_settings_error(name: str, value: str):
     env = {"BADGES_WEBHOOK_SECRET": "s" * 16, name: value}
     with pytest.raises(SettingsError):
         Settings.from_env(env)
+
+
+def test_the_pool_has_a_connection_per_request_thread_unless_its_size_is_set():
+    assert Settings.from_env({}).db_pool_size == 10
+    assert Settings.from_env({"THREADS": "6"}).db_pool_size == 6
+    assert Settings.from_env({"THREADS": "6", "BADGES_DB_POOL_SIZE": "3"}).db_pool_size == 3
+    with pytest.raises(SettingsError):
+        Settings.from_env({"THREADS": "0"})

@@ -8,14 +8,16 @@ The data set is bench/dataset.py's, small: the plans are what matters, not the t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
 import psycopg
 import pytest
-from bench import dataset
 
+from bench import dataset
+from tests.conftest import PROJECT_DIR
 from tests.sql.conftest import call
 
 USERS = 30_000
@@ -117,3 +119,25 @@ def test_a_hot_action_scans_no_large_table_on_a_database_never_analysed(
 
     scanned = {t: after[t] - before[t] for t in LARGE if after[t] != before[t]}
     assert scanned == {}, f"{function} scanned {scanned} sequentially"
+
+
+BATCH = {"check_streaks_all", "check_badges_all", "consistency_report", "ping"}
+
+
+def test_every_function_a_request_calls_runs_without_jit(unanalysed: str):
+    """JIT compiles a statement whose estimates pass jit_above_cost, which missing statistics
+    make likely: hundreds of milliseconds for a read by key (the embedded server has no JIT, so
+    this checks the setting that prevents it wherever the schema runs)."""
+    source = (PROJECT_DIR / "functions" / "badges" / "store" / "db.py").read_text()
+    called = set(re.findall(r'self\._(?:object|call|board)\(\s*"(\w+)"', source)) - BATCH
+    assert len(called) >= 25
+    with psycopg.connect(unanalysed) as conn:
+        configs = dict(
+            conn.execute(
+                "select proname, coalesce(proconfig, '{}') from pg_proc"
+                " where pronamespace = 'badges'::regnamespace and proname = any(%s)",
+                (sorted(called),),
+            ).fetchall()
+        )
+    assert set(configs) == called
+    assert {name for name, config in configs.items() if "jit=off" not in config} == set()

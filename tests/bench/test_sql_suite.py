@@ -1,0 +1,64 @@
+"""The SQL half of `make bench` on a tiny data set, so the scripts cannot rot: the data set loads
+consistently, and every figure is taken and written. Timings are not asserted."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+
+from bench import dataset
+from tests.conftest import PROJECT_DIR
+
+
+def test_the_data_set_loads_consistent_counters_and_its_references(
+    make_database: Callable[[], str],
+):
+    url = make_database()
+    dataset.load(url, users=2_000, active=300, quizzers=300)
+    dataset.finish(url)
+
+    with psycopg.connect(url) as conn:
+        report = conn.execute("select badges.consistency_report()").fetchone()
+        counts = conn.execute(
+            "select (select count(*) from badges.users), (select count(*) from bench.raw_noop),"
+            " (select count(*) from bench.board),"
+            " (select count(*) from badges.awards where badge_id = 'social_sharer'),"
+            " (select count(*) from badges.awards where badge_id = 'bench_30')"
+        ).fetchone()
+    assert report is not None
+    assert report[0]["violations"] == 0, report[0]
+    # Everyone holds the most popular badge; nobody the least (a fresh award for the bench).
+    assert counts == (2_000, 2_000, 2_000, 2_000, 0)
+
+
+def test_the_sql_benchmarks_run_and_write_every_figure(tmp_path: Path):
+    out = tmp_path / "latest.md"
+    done = subprocess.run(  # noqa: S603 (our own script)
+        [sys.executable, "-m", "bench.run", "--quick", "--skip-http", "--out", str(out)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    text = out.read_text()
+    for figure in (
+        "data set load",
+        "list, never ANALYZEd",
+        "new award (8 clients)",
+        "repeated award (8 clients)",
+        "leaderboard(me, 100, 0) (1 client)",
+        "leaderboard keyset page",
+        "score_leaderboard(me, 100, 0)",
+        "from a Python client",
+        "streak batch",
+    ):
+        assert figure in text, figure
+    assert "## SQL" in text
+    assert "## HTTP" not in text
