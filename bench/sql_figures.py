@@ -44,8 +44,8 @@ def _user(conn: Conn, i: int) -> Any:
     return row[0]
 
 
-def hot_calls(users: int) -> list[tuple[str, str, Callable[[int], dict[str, Any]]]]:
-    """(label, function, parameters for user i) of the read and write paths a request takes."""
+def hot_calls() -> list[tuple[str, str, Callable[[Any], dict[str, Any]]]]:
+    """(label, function, its parameters for a user id) of the paths a request takes."""
     return [
         ("list", "list_badges", lambda i: {"p_user_id": i}),
         ("catalog", "get_catalog", lambda i: {}),
@@ -76,11 +76,11 @@ def time_calls(url: str, users: int, calls: int) -> list[Timing]:
     timings = []
     with psycopg.connect(url, autocommit=True) as conn:
         ids = [_user(conn, 1 + (k * 7919) % users) for k in range(calls)]
-        for label, function, params in hot_calls(users):
+        for label, function, params in hot_calls():
             took = []
             for user in ids:
                 started = time.perf_counter()
-                call(conn, function, **_resolve(params, user))
+                call(conn, function, **params(user))
                 took.append((time.perf_counter() - started) * 1000)
             took.sort()
             timings.append(
@@ -89,10 +89,6 @@ def time_calls(url: str, users: int, calls: int) -> list[Timing]:
                 )
             )
     return timings
-
-
-def _resolve(params: Callable[[Any], dict[str, Any]], user: Any) -> dict[str, Any]:
-    return params(user)
 
 
 def streak_batch(url: str, active: int, sample: int) -> dict[str, float]:

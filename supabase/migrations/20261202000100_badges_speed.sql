@@ -123,11 +123,9 @@ create table if not exists badges.board_deltas (
 alter table badges.board_deltas enable row level security;
 grant select, insert, update, delete on badges.board_deltas to service_role;
 
--- Folded counts are no longer sharded (shards were rows writers queued on): one row per badge,
--- in shard 0, which may hold a negative sum for a while only if a revocation's delta is folded
--- before... never: a badge's holders only drop for awards that were counted. The check goes
--- because a fold adds a whole statement's sum at once.
-alter table badges.rarity_counts drop constraint if exists rarity_counts_holders_check;
+-- Folded counts are no longer sharded (the shards were rows writers queued on): one row per
+-- badge, in shard 0. A fold never takes it below 0: a removal's delta is written only after the
+-- award it removes was committed, and with it the delta that counted it.
 with collapsed as (
   delete from badges.rarity_counts where shard <> 0 returning badge_id, holders
 )
@@ -284,6 +282,11 @@ begin
   return null;
 end;
 $$;
+
+-- after_awards_insert (above) builds each announcement from the stored columns: the per-award
+-- builders of before are no longer called.
+drop function if exists badges.announce(badges.awards[]);
+drop function if exists badges.earned_event(uuid, badges.definitions, timestamptz);
 
 /** Keep counters equal to awards when awards are deleted (revocation). */
 create or replace function badges.after_awards_delete()
