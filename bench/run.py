@@ -4,7 +4,8 @@ machine, printed as a Markdown table and written to bench/results/latest.md.
   1. the data set (bench/dataset.py): 1,000,000 users, ≈ 5M awards, 60 days of activity for
      100,000 users, quiz answers for 100,000 users, loaded by set-based SQL;
   2. the hot calls on that database as loaded (never ANALYZEd), then after VACUUM ANALYZE;
-  3. pgbench figures with their raw references (bench/pgbench_suite.py);
+  3. pgbench figures with their raw references (bench/pgbench_suite.py), and the WAL a new award
+     writes beside the raw insert's, by relation (bench/wal.py);
   4. the streak batch against a per-user loop (bench/sql_figures.py);
   5. HTTP: award against OPTIONS on the same server (bench/http_award.py), cold start and worker
      RSS (bench/coldstart.py), the award load through PgBouncer in transaction mode
@@ -31,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import benchdb, dataset, pgbench_suite, sql_figures
+from bench import benchdb, dataset, pgbench_suite, sql_figures, wal
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results" / "latest.md"
@@ -103,6 +104,7 @@ def sql_section(size: Size, *, plans_only: bool = False) -> str:
         plan_figures(url, size, report)
         if not plans_only:
             pgbench_figures(url, size, report)
+            wal_figures(url, size, report)
             client_figures(url, size, report)
             batch_figures(url, size, report)
     took = time.perf_counter() - started
@@ -198,6 +200,23 @@ def pgbench_figures(url: str, size: Size, report: Report) -> None:
                 f"{mine / max(ref, 0.001):.1f}×",
                 _latency_target(f.name),
             )
+
+
+def wal_figures(url: str, size: Size, report: Report) -> None:
+    """Why the new award's ratio is what it is: its WAL against the raw insert's (bench/wal.py)."""
+    award, raw = wal.award_and_raw(url, min(2000, size.users // 2))
+    report.add(
+        "WAL per new award, right after a checkpoint",
+        f"{award.total:,.0f} B",
+        f"raw insert: {raw.total:,.0f} B",
+        f"{award.total / raw.total:.1f}×",
+    )
+    if award.relations:
+        largest = ", ".join(
+            f"{name} {bytes_:,.0f} B ({award.page_images[name]:.2f} page images)"
+            for name, bytes_ in list(award.relations.items())[:8]
+        )
+        report.notes.append(f"WAL per new award by relation, largest first: {largest}.")
 
 
 def _latency_target(name: str) -> str:

@@ -58,7 +58,11 @@ def test_the_sql_benchmarks_run_and_write_every_figure(tmp_path: Path):
         "score_leaderboard(me, 100, 0)",
         "from a Python client",
         "streak batch",
+        "WAL per new award",
     ):
         assert figure in text, figure
     assert "## SQL" in text
     assert "## HTTP" not in text
+    # The embedded server's pg_wal is readable here: the breakdown names the awards' index.
+    assert "WAL per new award by relation, largest first:" in text
+    assert "awards_pkey" in text
