@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the project with its dev tools
 
-run: $(STAMP) ## Serve the function on 127.0.0.1:PORT, default 8080 (embedded Postgres unless DATABASE_URL is set)
+run: $(STAMP) ## Serve the function on 127.0.0.1:PORT, default 8080 (embedded Postgres unless DATABASE_URL is set); Ctrl-C stops both
 	$(BIN)/badges serve
 
 test: $(STAMP) ## Run the test suite against a real Postgres (embedded unless DATABASE_URL is set)
@@ -38,8 +38,16 @@ lint: $(STAMP) ## ruff (lint + format check) and mypy --strict
 	$(BIN)/ruff format --check functions tests bench
 	$(BIN)/mypy
 
-token: $(STAMP) ## Print a development JWT: make token USER_ID=<uuid> (or SERVICE=1)
-	@$(BIN)/badges token $(if $(SERVICE),--service,--user $(USER_ID))
+token: $(STAMP) ## Print a development JWT: make token [USER_ID=<uuid>] (a user token, valid for an hour), or SERVICE=1
+	@$(BIN)/badges token $(if $(SERVICE),--service,$(if $(USER_ID),--user $(USER_ID)))
 
 clean: ## Remove the venv, caches and the embedded database's data
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: openapi
+openapi: $(STAMP) ## Write docs/openapi.yaml from the wire models (a test fails when it is stale)
+	$(BIN)/python -m badges.openapi
+
+.PHONY: schema
+schema: $(STAMP) ## Write supabase/schema.sql, the schema the migrations leave (a test fails when it is stale)
+	$(BIN)/python -m badges.schema_snapshot

@@ -4,17 +4,25 @@ The embedded server (pgserver) unless DATABASE_URL points at another. The schema
 into a template database once; the shared test database and every isolated one are copies of it.
 Tests share the shared database by using fresh random user ids (no truncation); tests whose
 assertions are global (leaderboard ranks) take an isolated database.
+
+Every temporary file and folder of the run lives in one scratch folder, removed when the run
+ends; no process of the run may outlive it (an embedded PostgreSQL, a `badges serve`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import signal
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 import pytest
 from psycopg import sql
@@ -61,8 +69,67 @@ BADGE_FIELDS = {
 }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def scratch() -> Iterator[Path]:
+    """The run's scratch folder: tempfile's default folder while the run lasts (so every
+    mkdtemp of a test or fixture lands in it), removed at the end. The end fails the run when a
+    process of the run is still there: it would be left running after `make test`."""
+    root = Path(tempfile.mkdtemp(prefix="badges-test-"))
+    # As root, the tests run PostgreSQL and PgBouncer as other users, who must reach their
+    # folders in it (mkdtemp's folders are private).
+    root.chmod(0o755)
+    default, tempfile.tempdir = tempfile.tempdir, str(root)
+    try:
+        yield root
+    finally:
+        tempfile.tempdir = default
+        left = _outliving(root)
+        _stop(left)
+        shutil.rmtree(root, ignore_errors=True)
+    assert not left, f"processes of the run still running: {left}"
+    assert not root.exists()
+
+
+def processes_of(folder: Path) -> list[psutil.Process]:
+    """The processes, other than this one, whose command line or environment names a path in
+    `folder`: the postmaster of a data folder there (postgres -D <folder>/...), a `badges serve`
+    given BADGES_DATA_DIR there, and its gunicorn worker."""
+    inside = f"{folder}{os.sep}"
+    found: list[psutil.Process] = []
+    for process in psutil.process_iter():
+        if process.pid == os.getpid():
+            continue
+        try:
+            texts = [*process.cmdline(), *process.environ().values()]
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+        if any(inside in text for text in texts):
+            found.append(process)
+    return found
+
+
+def _outliving(root: Path, grace: float = 10.0) -> list[psutil.Process]:
+    """The processes of the run still running after `grace` seconds (a gunicorn worker whose
+    server was killed notices within a second; a PostgreSQL told to stop takes a moment)."""
+    deadline = time.monotonic() + grace
+    while (left := processes_of(root)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
+
+
+def _stop(processes: list[psutil.Process]) -> None:
+    """SIGINT (PostgreSQL's fast shutdown, Ctrl-C for a server), then SIGKILL."""
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.send_signal(signal.SIGINT)
+    _, alive = psutil.wait_procs(processes, timeout=10)
+    for process in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+
+
 @pytest.fixture(scope="session")
-def server_url() -> Iterator[str]:
+def server_url(scratch: Path) -> Iterator[str]:
     """An admin connection string to a real PostgreSQL server."""
     external = os.environ.get("DATABASE_URL")
     if external:
@@ -70,7 +137,7 @@ def server_url() -> Iterator[str]:
         return
     # Not under pytest's tmp_path: its folders are private to root, and as root pgserver runs
     # PostgreSQL as its own unprivileged user, which must reach the data folder.
-    server = devdb.start(Path(tempfile.mkdtemp(prefix="badges-test-")) / "data", cleanup="delete")
+    server = devdb.start(scratch / "postgres", cleanup="delete")
     yield server.get_uri()
     server.cleanup()
 

@@ -24,14 +24,12 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import os
 import pwd
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -42,6 +40,8 @@ from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from tests import system
 
 SBIN = Path("/usr/sbin/pgbouncer")
 INSTALL_TIMEOUT = 300.0
@@ -68,38 +68,13 @@ def ensure_binary(timeout: float = INSTALL_TIMEOUT) -> Path:
     found = find_binary()
     if found:
         return found
-    if os.geteuid() != 0:
-        raise Unavailable(
-            "pgbouncer is not installed (not on PATH, not /usr/sbin/pgbouncer) and this is not"
-            " root, so it cannot be installed here: run `apt-get install -y pgbouncer` as root"
-        )
-    apt = shutil.which("apt-get")
-    if apt is None:
-        raise Unavailable("pgbouncer is not installed and there is no apt-get to install it with")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    deadline = time.monotonic() + timeout
-    lock_wait = ["-o", "DPkg::Lock::Timeout=120"]
-    for command in (
-        [apt, "-qq", *lock_wait, "update"],
-        [apt, "-qq", "-y", *lock_wait, "install", "pgbouncer"],
-    ):
-        try:
-            done = subprocess.run(  # noqa: S603 - a fixed command, no input from outside
-                command,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=max(1.0, deadline - time.monotonic()),
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise Unavailable(
-                f"installing pgbouncer took longer than {timeout:.0f} s ({' '.join(command)})"
-            ) from None
-        if done.returncode != 0:
-            output = (done.stdout + done.stderr).strip()[-800:]
-            raise Unavailable(f"`{' '.join(command)}` failed ({done.returncode}): {output}")
+    try:
+        system.apt_install(
+            "pgbouncer", missing="pgbouncer (not on PATH, not /usr/sbin/pgbouncer)",
+            timeout=timeout,
+        )  # fmt: skip
+    except system.InstallFailed as exc:
+        raise Unavailable(str(exc)) from None
     _stop_packaged_service()
     found = find_binary()
     if found is None:
@@ -124,20 +99,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-# Looked up here, not in the child: loading a library between fork and exec is not safe.
-_PRCTL: Any = None
-if sys.platform == "linux":
-    with contextlib.suppress(OSError, AttributeError):
-        _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child, between fork and exec
-    """SIGTERM to the pooler when the process that started it dies, however it dies (Linux's
-    parent-death signal, set after the switch to the unprivileged user, which would clear it)."""
-    if _PRCTL is not None:
-        _PRCTL(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
 
 
 class PgBouncer:
@@ -334,7 +295,7 @@ class PgBouncer:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent if _PRCTL is not None else None,
+                preexec_fn=system.die_with_parent(signal.SIGTERM),
                 **as_user,
             )
 

@@ -76,6 +76,7 @@ class Action:
 
 
 def award(ctx: Context, call: Call[m.AwardRequest]) -> r.AwardResponse:
+    """Award a badge to the user (a user may award only badges whose rule is client)."""
     result = ctx.db.award_badge(
         call.user(), call.request.badge_id, client=not call.caller.is_service
     )
@@ -83,6 +84,7 @@ def award(ctx: Context, call: Call[m.AwardRequest]) -> r.AwardResponse:
 
 
 def revoke(ctx: Context, call: Call[m.RevokeRequest]) -> r.RevokeResponse:
+    """Take a badge back from the user, with the reason recorded."""
     result = ctx.db.revoke_badge(
         call.user(), call.request.badge_id, call.request.reason, revoked_by="service_role"
     )
@@ -90,16 +92,21 @@ def revoke(ctx: Context, call: Call[m.RevokeRequest]) -> r.RevokeResponse:
 
 
 def list_badges(ctx: Context, call: Call[m.Empty]) -> r.ListResponse:
+    """Every badge with whether the user earned it, their progress and next milestones."""
     return r.ListResponse.model_validate(ctx.db.list_badges(call.user()))
 
 
 def record_activity(ctx: Context, call: Call[m.RecordActivityRequest]) -> r.StreakResponse:
+    """Record that the user was active today (in their time zone) and award streak badges due."""
     return r.StreakResponse.model_validate(
         ctx.db.record_activity(call.user(), call.request.timezone)
     )
 
 
-def check_streaks(ctx: Context, call: Call[m.CheckStreaksRequest]) -> r.Response:
+def check_streaks(
+    ctx: Context, call: Call[m.CheckStreaksRequest]
+) -> r.StreakResponse | r.StreakBatchResponse:
+    """The user's streaks, awarding streak badges due; with all: true (service), every user's."""
     if not call.request.all:
         return r.StreakResponse.model_validate(ctx.db.check_streaks(call.user()))
     if not call.caller.is_service:
@@ -108,19 +115,23 @@ def check_streaks(ctx: Context, call: Call[m.CheckStreaksRequest]) -> r.Response
 
 
 def record_score(ctx: Context, call: Call[m.RecordScoreRequest]) -> r.ScoreResponse:
+    """Record a quiz answer for a provider and award the quiz badges due."""
     result = ctx.db.record_score(call.user(), call.request.provider_id, call.request.quiz_correct)
     return r.ScoreResponse.model_validate(result)
 
 
 def check_quiz_master(ctx: Context, call: Call[m.Empty]) -> r.QuizMasterResponse:
+    """The user's quiz totals, awarding the quiz badges due."""
     return r.QuizMasterResponse.model_validate(ctx.db.check_quiz_master(call.user()))
 
 
 def leaderboard(ctx: Context, call: Call[m.PageRequest]) -> r.BadgeBoardResponse:
+    """Users ranked by badge count, one page, with the caller's own entry."""
     return r.BadgeBoardResponse.model_validate(_board_page(ctx.db.leaderboard, call))
 
 
 def score_leaderboard(ctx: Context, call: Call[m.PageRequest]) -> r.ScoreBoardResponse:
+    """Users ranked by correct quiz answers, one page, with the caller's own entry."""
     return r.ScoreBoardResponse.model_validate(_board_page(ctx.db.score_leaderboard, call))
 
 
@@ -132,10 +143,12 @@ def _board_page(read: BoardReader, call: Call[m.PageRequest]) -> dict[str, Any]:
 
 
 def catalog(ctx: Context, call: Call[m.Empty]) -> r.CatalogResponse:
+    """The badge catalog with rarity, and the quiz providers."""
     return r.CatalogResponse.model_validate(ctx.db.get_catalog())
 
 
 def track(ctx: Context, call: Call[m.TrackRequest]) -> r.TrackResponse:
+    """Add to one of the user's metrics and award the badges its rules make due."""
     req = call.request
     if req.occurred_at is not None and not call.caller.is_service:
         raise Forbidden("Only a service caller may date an event (occurred_at).")
@@ -144,7 +157,11 @@ def track(ctx: Context, call: Call[m.TrackRequest]) -> r.TrackResponse:
     return r.TrackResponse.model_validate(result)
 
 
-def check_badges(ctx: Context, call: Call[m.CheckBadgesRequest]) -> r.Response:
+def check_badges(
+    ctx: Context, call: Call[m.CheckBadgesRequest]
+) -> r.CheckBadgesResponse | r.BatchResponse:
+    """Award the user's automatic badges due; with all: true (service), every user's (and
+    remove lapsed auto_revoke badges)."""
     if not call.request.all:
         return r.CheckBadgesResponse.model_validate(ctx.db.check_badges(call.user()))
     if not call.caller.is_service:
@@ -153,30 +170,38 @@ def check_badges(ctx: Context, call: Call[m.CheckBadgesRequest]) -> r.Response:
 
 
 def backfill(ctx: Context, call: Call[m.BackfillRequest]) -> r.BatchResponse:
+    """Award a new or changed badge (or every automatic one) to every user who already qualifies."""
     req = call.request
     result = ctx.db.check_badges_all(req.badge_id, notify=req.notify, revoke=False)
     return r.BatchResponse.model_validate(result)
 
 
 def progress(ctx: Context, call: Call[m.Empty]) -> r.ProgressResponse:
+    """The user's next milestone in each badge category."""
     return r.ProgressResponse.model_validate(ctx.db.progress(call.user()))
 
 
 def level_status(ctx: Context, call: Call[m.LevelStatusRequest]) -> r.LevelStatusResponse:
+    """Whether the user reached a level, and what each of its steps still needs."""
     result = ctx.db.level_status(call.user(), call.request.level)
     return r.LevelStatusResponse.model_validate(result)
 
 
 def share(ctx: Context, call: Call[m.ShareRequest]) -> r.ShareResponse:
+    """Record that the user shared an earned badge: a share id to put in the link."""
     return r.ShareResponse.model_validate(ctx.db.create_share(call.user(), call.request.badge_id))
 
 
 def share_opened(ctx: Context, call: Call[m.ShareOpenedRequest]) -> r.ShareOpenedResponse:
+    """Count a share link opened by another user (the sharer earns social badges)."""
+    if call.caller.is_anonymous and not ctx.settings.share_allow_anonymous:
+        raise Forbidden("An anonymous sign-in cannot open a share: sign in with an account first.")
     result = ctx.db.open_share(call.user(), call.request.share_id)
     return r.ShareOpenedResponse.model_validate(result)
 
 
 def notifications(ctx: Context, call: Call[m.NotificationsRequest]) -> r.InboxResponse:
+    """The user's in-app notifications, newest first, one page."""
     req = call.request
     result = ctx.db.inbox(
         call.user(), unread_only=req.unread_only, limit=req.limit, before=req.before
@@ -185,11 +210,13 @@ def notifications(ctx: Context, call: Call[m.NotificationsRequest]) -> r.InboxRe
 
 
 def mark_notifications_read(ctx: Context, call: Call[m.MarkReadRequest]) -> r.MarkReadResponse:
+    """Mark some of the user's notifications (ids), or all of them, read."""
     result = ctx.db.mark_notifications_read(call.user(), call.request.ids)
     return r.MarkReadResponse.model_validate(result)
 
 
 def feed(ctx: Context, call: Call[m.FeedRequest]) -> r.FeedResponse:
+    """Recent awards of users who did not opt out of the feed, newest first, one page."""
     req = call.request
     before = cursor.decode(req.before) if req.before is not None else None
     page = ctx.db.feed(req.limit, before)
@@ -199,6 +226,7 @@ def feed(ctx: Context, call: Call[m.FeedRequest]) -> r.FeedResponse:
 
 
 def preferences(ctx: Context, call: Call[m.PreferencesRequest]) -> r.PreferencesResponse:
+    """Read the user's preferences, or set feed_opt_out."""
     result = ctx.db.preferences(call.user(), call.request.feed_opt_out)
     return r.PreferencesResponse.model_validate(result)
 
@@ -206,29 +234,37 @@ def preferences(ctx: Context, call: Call[m.PreferencesRequest]) -> r.Preferences
 def register_push_token(
     ctx: Context, call: Call[m.RegisterPushTokenRequest]
 ) -> r.PushTokenResponse:
+    """Register an Expo push token of the user's device (a token another user holds: 409,
+    unless a service caller moves it)."""
     req = call.request
-    result = ctx.db.register_push_token(call.user(), req.token, req.platform)
+    result = ctx.db.register_push_token(
+        call.user(), req.token, req.platform, take_over=call.caller.is_service
+    )
     return r.PushTokenResponse.model_validate(result)
 
 
 def unregister_push_token(
     ctx: Context, call: Call[m.UnregisterPushTokenRequest]
 ) -> r.PushTokenRemovedResponse:
+    """Remove an Expo push token of the user's device."""
     result = ctx.db.unregister_push_token(call.user(), call.request.token)
     return r.PushTokenRemovedResponse.model_validate(result)
 
 
 def deliver_notifications(ctx: Context, call: Call[m.DeliverRequest]) -> r.DeliveryResponse:
+    """Send due notifications to the configured channels (the scheduled job)."""
     counts = ctx.deliverer.deliver_due(max_seconds=call.request.max_seconds)
     return r.DeliveryResponse.model_validate(counts.as_json())
 
 
 def outbox(ctx: Context, call: Call[m.OutboxRequest]) -> r.OutboxResponse:
+    """Outbox rows by status (dead letters by default), newest first, one page."""
     req = call.request
     return r.OutboxResponse.model_validate(ctx.db.outbox_rows(req.status, req.limit, req.before))
 
 
 def requeue_notifications(ctx: Context, call: Call[m.RequeueRequest]) -> r.RequeueResponse:
+    """Send dead outbox rows (some by id, or all of them) again."""
     return r.RequeueResponse.model_validate(ctx.db.requeue_notifications(call.request.ids))
 
 

@@ -1,5 +1,5 @@
-"""The `badges` command: serve, migrate, sync-catalog, the batch jobs (check-streaks,
-check-badges, backfill, deliver-notifications), consistency, token.
+"""The `badges` command: serve the function, manage its database, run its batch jobs and mint
+development tokens.
 
 `badges serve` is what `make run` runs: it starts the embedded PostgreSQL unless DATABASE_URL
 (or the Supabase store) is configured, applies the migrations, syncs the catalog and serves the
@@ -9,20 +9,31 @@ function on 127.0.0.1:$PORT until Ctrl-C, which stops the server and then the da
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
+import signal
+import socket
 import sys
+import textwrap
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
-from uuid import UUID
+from types import FrameType
+from typing import Any, TypeAlias
+from uuid import UUID, uuid4
+
+import jwt
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from badges import devdb, devtokens
 from badges.catalog import load_catalog
 from badges.delivery.worker import make_deliverer
 from badges.errors import BadgesError
-from badges.migrate import migrate
-from badges.settings import DEV_JWT_SECRET, Settings, SettingsError
+from badges.migrate import MigrationHistoryError, migrate
+from badges.settings import DEV_JWT_SECRET, OPTIONAL_VARIABLES, Settings, SettingsError
 from badges.store import make_store
 from badges.store.db import BadgesDb, JsonObject
 
@@ -34,65 +45,268 @@ MAIN = Path(__file__).resolve().parents[1] / "main.py"
 # award costs it about as much CPU as the worker), with 8 threads to keep 8 requests in flight.
 SERVE_WORKERS = 1
 SERVE_THREADS = 8
+# Seconds an idle keep-alive connection stays open. gunicorn's default, 2 s, is shorter than the
+# idle timeout of Node's fetch (undici: 4 s), so a supabase-js call made 2 to 4 s after the
+# previous one could go out on a connection the server was closing ("other side closed").
+SERVE_KEEPALIVE = 75
+SERVE_HOST = "127.0.0.1"
+SERVE_PORT = 8080
+# Development user tokens live as long as Supabase Auth's access tokens by default.
+USER_TOKEN_SECONDS = 3600
+# Exit status of a command given a setting it cannot use (as of a bad command line).
+BAD_SETTING = 2
+
+DESCRIPTION = (
+    "Serve the badges function, manage its database, run its batch jobs and mint development "
+    "tokens. Settings come from the environment (README, Configuration): a bad one is named on "
+    "one line, with exit status 2."
+)
+EPILOG = "`badges COMMAND --help` describes a command and its options."
+
+# The Settings fields that Settings.from_env reads from variables of their own name; the others
+# are in OPTIONAL_VARIABLES. A bad setting is reported under the variable the user sets.
+NAMED_VARIABLES = {
+    "store": "BADGES_STORE",
+    "database_url": "DATABASE_URL",
+    "supabase_url": "SUPABASE_URL",
+    "supabase_service_key": "SUPABASE_SERVICE_ROLE_KEY",
+    "jwt_secret": "SUPABASE_JWT_SECRET",
+    "jwks_url": "SUPABASE_JWKS_URL",
+    "jwt_issuers": "SUPABASE_JWT_ISSUER",
+    "secret_keys": "SUPABASE_SECRET_KEYS",
+    "cors_origins": "BADGES_CORS_ORIGINS",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every pg_ctl line at INFO
     args = _parser().parse_args(argv)
-    result: int = args.run(args)
+    try:
+        result: int = args.run(args)
+    except SettingsError as exc:
+        print(f"badges: {settings_problem(exc)}", file=sys.stderr)
+        return BAD_SETTING
+    except MigrationHistoryError as exc:
+        print(f"badges: {exc}", file=sys.stderr)
+        return 1
     return result
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's, but a line never breaks inside a hyphenated word (sync-catalog, --user)."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return textwrap.fill(
+            " ".join(text.split()),
+            width,
+            initial_indent=indent,
+            subsequent_indent=indent,
+            break_on_hyphens=False,
+        )
+
+
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def _command(
+    commands: Commands,
+    name: str,
+    summary: str,
+    details: str,
+    run: Callable[[argparse.Namespace], int],
+) -> argparse.ArgumentParser:
+    """A command: its summary in `badges --help`, summary and details in its own --help."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name,
+        help=summary,
+        description=f"{summary[0].upper()}{summary[1:]}. {details}",
+        formatter_class=_HelpFormatter,
+    )
+    parser.set_defaults(run=run)
+    return parser
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="badges", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(required=True, metavar="command")
-
-    serve = sub.add_parser("serve", help="prepare the database and serve the function")
-    serve.add_argument("--host", default=os.environ.get("BADGES_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
-    serve.set_defaults(run=_serve)
-
-    sub.add_parser("migrate", help="apply supabase/migrations to the database").set_defaults(
-        run=_migrate
+    parser = argparse.ArgumentParser(
+        prog="badges", description=DESCRIPTION, epilog=EPILOG, formatter_class=_HelpFormatter
     )
-    sub.add_parser("sync-catalog", help="write the catalog file into the database").set_defaults(
-        run=_sync
+    commands = parser.add_subparsers(
+        required=True, title="commands", metavar="COMMAND", help="the command to run, one of:"
     )
-    sub.add_parser(
-        "check-streaks", help="award streak badges to all users (the v1 daily job)"
-    ).set_defaults(run=_check_streaks)
-    sub.add_parser(
+    _serve_command(commands)
+    _database_commands(commands)
+    _batch_commands(commands)
+    _token_command(commands)
+    return parser
+
+
+def _serve_command(commands: Commands) -> None:
+    serve = _command(
+        commands,
+        "serve",
+        "prepare the database and serve the function until Ctrl-C (what `make run` runs)",
+        "Starts the embedded PostgreSQL (data in BADGES_DATA_DIR, default .data/postgres) unless "
+        "DATABASE_URL is set, applies the migrations, syncs the catalog (BADGES_CATALOG) and "
+        f"serves with WORKERS x THREADS (default {SERVE_WORKERS} x {SERVE_THREADS}). Ctrl-C "
+        "stops the server, then the database. A port in use is reported before anything starts.",
+        _serve,
+    )
+    serve.add_argument(
+        "--host", help=f"the address to listen on (default: $BADGES_HOST, else {SERVE_HOST})"
+    )
+    serve.add_argument(
+        "--port",
+        type=_port_number,
+        help=f"the port to listen on (default: $PORT, else {SERVE_PORT})",
+    )
+
+
+def _database_commands(commands: Commands) -> None:
+    _command(
+        commands,
+        "migrate",
+        "apply supabase/migrations to the database",
+        "The database of DATABASE_URL, else the embedded one. With the Supabase store "
+        "(SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY, no DATABASE_URL) it refuses: use "
+        "`supabase db push` there.",
+        _migrate,
+    )
+    _command(
+        commands,
+        "sync-catalog",
+        "write the catalog file into the database",
+        "The file BADGES_CATALOG names, else supabase/catalogs/default.toml.",
+        _sync,
+    )
+    _command(
+        commands,
+        "consistency",
+        "check the invariants between the tables (exit 1 on a violation)",
+        "Prints the report as JSON.",
+        _consistency,
+    )
+
+
+def _batch_commands(commands: Commands) -> None:
+    printed = "Prints the job's answer as JSON; exit 1 when the job fails."
+    _command(
+        commands,
+        "check-streaks",
+        "award streak badges to all users (the v1 daily job)",
+        printed,
+        _check_streaks,
+    )
+    _command(
+        commands,
         "check-badges",
-        help="award every automatic badge due and remove lapsed auto_revoke ones (the daily job)",
-    ).set_defaults(run=_check_badges)
-    backfill = sub.add_parser(
-        "backfill", help="award a new or changed badge to every user who already qualifies"
+        "award every automatic badge due and remove lapsed auto_revoke ones (the daily job)",
+        printed,
+        _check_badges,
     )
-    backfill.add_argument("--badge", help="only this badge id (default: every automatic badge)")
-    backfill.add_argument("--notify", action="store_true", help="write notifications too")
-    backfill.set_defaults(run=_backfill)
-
-    deliver = sub.add_parser(
+    backfill = _command(
+        commands,
+        "backfill",
+        "award a new or changed badge to every user who already qualifies",
+        f"{printed} Nothing is revoked.",
+        _backfill,
+    )
+    backfill.add_argument(
+        "--badge", metavar="ID", help="only this badge id (default: every automatic badge)"
+    )
+    backfill.add_argument(
+        "--notify", action="store_true", help="write notifications too (default: none)"
+    )
+    deliver = _command(
+        commands,
         "deliver-notifications",
-        help="send due notifications to the configured channels (webhook, Expo push)",
+        "send due notifications to the configured channels (webhook, Expo push)",
+        printed,
+        _deliver,
     )
     deliver.add_argument(
-        "--max-seconds", type=float, default=50.0, help="stop starting batches after this long"
+        "--max-seconds",
+        type=float,
+        default=50.0,
+        metavar="SECONDS",
+        help="stop starting batches after this many seconds (default: %(default)s)",
     )
-    deliver.set_defaults(run=_deliver)
 
-    sub.add_parser(
-        "consistency", help="check the invariants between the tables (exit 1 on a violation)"
-    ).set_defaults(run=_consistency)
 
-    token = sub.add_parser("token", help="print a development JWT")
-    who = token.add_mutually_exclusive_group(required=True)
-    who.add_argument("--user", type=UUID, help="a user token for this user id")
-    who.add_argument("--service", action="store_true", help="a service_role token")
-    token.add_argument("--expires-in", type=int, default=3600, help="seconds (user tokens)")
-    token.set_defaults(run=_token)
-    return parser
+def _token_command(commands: Commands) -> None:
+    token = _command(
+        commands,
+        "token",
+        "print a development JWT (a user token expires after an hour)",
+        "Signed with SUPABASE_JWT_SECRET, else with the Supabase CLI's development secret, which "
+        "`badges serve` accepts by default. The token goes to standard output and its expiry to "
+        "standard error, so TOKEN=$(badges token ...) captures the token alone.",
+        _token,
+    )
+    who = token.add_mutually_exclusive_group()
+    who.add_argument(
+        "--user",
+        type=UUID,
+        metavar="UUID",
+        help="a user token for this user id (default: a new random id)",
+    )
+    who.add_argument(
+        "--service", action="store_true", help="a service_role token (expires after 10 years)"
+    )
+    token.add_argument(
+        "--expires-in",
+        type=_positive_seconds,
+        default=USER_TOKEN_SECONDS,
+        metavar="SECONDS",
+        help="how long a user token lasts (default: %(default)s, an hour)",
+    )
+
+
+def _port_number(value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or int(value) > 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number (0-65535)")
+    return int(value)
+
+
+def _positive_seconds(value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of seconds >= 1")
+    return int(value)
+
+
+def settings_problem(error: SettingsError, env: Mapping[str, str] | None = None) -> str:
+    """The error on one line, each bad setting named by its variable with the rule it breaks.
+
+    Settings reports pydantic's errors, which name the model's fields over several lines.
+    """
+    cause = error.__cause__
+    if not isinstance(cause, ValidationError):
+        return " ".join(str(error).split())
+    env = os.environ if env is None else env
+    return "invalid configuration: " + "; ".join(
+        _field_problem(detail, env) for detail in cause.errors(include_url=False)
+    )
+
+
+def _field_problem(detail: ErrorDetails, env: Mapping[str, str]) -> str:
+    rule = detail["msg"].removeprefix("Value error, ")
+    if rule[:2].istitle():  # pydantic's sentence ("String should …"), not a variable's name
+        rule = rule[0].lower() + rule[1:]
+    if not detail["loc"]:  # a rule over several settings: its message names them
+        return rule
+    variable = setting_variable(str(detail["loc"][0]), env)
+    return rule if rule.startswith(variable) else f"{variable}: {rule}"
+
+
+def setting_variable(field: str, env: Mapping[str, str]) -> str:
+    """The environment variable a Settings field is read from (the field's name if unknown)."""
+    if field == "db_pool_size" and not env.get(OPTIONAL_VARIABLES[field], "").strip():
+        # Unset, the pool size follows THREADS (Settings.from_env).
+        return "THREADS"
+    return {**NAMED_VARIABLES, **OPTIONAL_VARIABLES}.get(field, field)
 
 
 def settings_with_database() -> Settings:
@@ -127,27 +341,53 @@ def _sync_catalog(settings: Settings) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import functions_framework
-    from functions_framework._http import create_server
-
+    host = args.host or os.environ.get("BADGES_HOST", "").strip() or SERVE_HOST
+    port = serve_port() if args.port is None else args.port
+    workers, threads = serve_concurrency()
+    Settings.from_env()  # a bad setting is named before anything starts or changes
+    # Before the database starts: gunicorn would find out only after it, then retry for seconds.
+    busy = port_problem(host, port)
+    if busy:
+        print(f"badges: {busy}", file=sys.stderr)
+        return 1
     if not os.environ.get("SUPABASE_JWT_SECRET"):
         os.environ["SUPABASE_JWT_SECRET"] = DEV_JWT_SECRET
     # functions-framework reads WORKERS and THREADS when it starts gunicorn; the user's values
     # stand, and the database pool of each worker follows THREADS (settings.py).
-    workers, threads = serve_concurrency()
     os.environ["WORKERS"], os.environ["THREADS"] = str(workers), str(threads)
     prepare_database()
+    _run_server(host, port, workers, threads)
+    return 0
+
+
+def _run_server(host: str, port: int, workers: int, threads: int) -> None:
+    """functions-framework's gunicorn server, until Ctrl-C."""
+    import functions_framework
+    from functions_framework._http import create_server
+
     app = functions_framework.create_app(target="badges", source=str(MAIN))
     log.info(
         "serving the badges function on http://%s:%s (%d worker%s x %d threads)",
-        args.host,
-        args.port,
+        host,
+        port,
         workers,
         "" if workers == 1 else "s",
         threads,
     )
-    create_server(app, debug=False).run(args.host, args.port)
-    return 0
+    create_server(
+        app, debug=False, post_worker_init=quit_on_sigquit_only, keepalive=SERVE_KEEPALIVE
+    ).run(host, port)
+
+
+def serve_port(env: Mapping[str, str] | None = None) -> int:
+    """The port of `badges serve` without --port: PORT, else SERVE_PORT."""
+    value = (os.environ if env is None else env).get("PORT", "").strip()
+    if not value:
+        return SERVE_PORT
+    try:
+        return _port_number(value)
+    except argparse.ArgumentTypeError:
+        raise SettingsError("invalid configuration: PORT must be a port number (0-65535)") from None
 
 
 def serve_concurrency(env: Mapping[str, str] | None = None) -> tuple[int, int]:
@@ -164,6 +404,52 @@ def serve_concurrency(env: Mapping[str, str] | None = None) -> tuple[int, int]:
         return int(value)
 
     return count("WORKERS", SERVE_WORKERS), count("THREADS", SERVE_THREADS)
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on host:port, in one line that says what to do; None
+    when it can. The address is bound as gunicorn binds it (SO_REUSEADDR: a closed connection
+    still waiting out TIME_WAIT does not count), then released."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        return f"cannot listen on {host}: {exc.strerror}; set BADGES_HOST or --host"
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                other = port + 1 if port < 65535 else port - 1
+                return (
+                    f"port {port} on {host} is in use (another `make run`?): stop that "
+                    f"server, or serve on another port: PORT={other} make run"
+                )
+            return f"cannot listen on {host}:{port}: {exc.strerror}"
+    return None
+
+
+def quit_on_sigquit_only(worker: Any) -> None:
+    """gunicorn's post_worker_init hook for `badges serve`: how a worker takes Ctrl-C.
+
+    Ctrl-C sends SIGINT to the whole process group: to the arbiter, which answers by sending its
+    workers SIGQUIT, and to each worker. gunicorn's gthread worker handles both with
+    handle_quit, which shuts its thread pool down from the signal handler, holding the pool's
+    lock; when the second signal lands while the first handler holds it, the handler waits for
+    itself, and the worker hangs until the arbiter kills it 30 s later (python/cpython#121649).
+    So a worker leaves SIGINT to the arbiter, and quits on SIGQUIT by raising SystemExit, which
+    takes no lock (the pool's lock, also held by each submit, is released by the with-blocks
+    it unwinds; the interpreter's exit stops the pool's threads).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGQUIT, _quit)
+
+
+def _quit(signum: int, frame: FrameType | None) -> None:
+    signal.signal(signal.SIGQUIT, signal.SIG_IGN)  # a second one must not cut the exit short
+    sys.exit(0)
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -229,13 +515,35 @@ def _print_batch(
 
 
 def _token(args: argparse.Namespace) -> int:
+    """The token alone on stdout (what `$(badges token)` captures); what it is, on stderr."""
     secret = os.environ.get("SUPABASE_JWT_SECRET") or DEV_JWT_SECRET
     if args.service:
-        print(devtokens.service_token(secret))
+        token, what = devtokens.service_token(secret), "service_role token"
     else:
+        user = args.user or uuid4()
         issuer = Settings.from_env().jwt_issuers[0]  # the issuer `badges serve` will accept
-        print(devtokens.user_token(args.user, secret, issuer=issuer, expires_in=args.expires_in))
+        token = devtokens.user_token(user, secret, issuer=issuer, expires_in=args.expires_in)
+        what = f"user token for {user}"
+    print(token)
+    print(f"badges: {what}, {expiry(token)}", file=sys.stderr)
     return 0
+
+
+def expiry(token: str) -> str:
+    """When a token expires, e.g. "expires 2030-01-01 13:00:00 UTC (1 hour after it was
+    issued)", read from its claims."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    expires = datetime.fromtimestamp(claims["exp"], UTC)
+    lifetime = _duration(int(claims["exp"]) - int(claims["iat"]))
+    return f"expires {expires:%Y-%m-%d %H:%M:%S} UTC, {lifetime} after it was issued"
+
+
+def _duration(seconds: int) -> str:
+    for unit, size in (("year", 365 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} second{'' if seconds == 1 else 's'}"
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """HTTP: the one place requests become calls and errors become responses.
 
-POST any path with a JSON object {"action": …} and a bearer token: the body's size is checked
-first, then the token, then the JSON, so an unauthenticated caller learns nothing else.
+POST any path with a JSON object {"action": …} and credentials (a bearer token, or a secret key:
+auth.py): the body's size is checked first, then the credentials, then the JSON, so an
+unauthenticated caller learns nothing else.
 GET …/health answers whether the database does. OPTIONS answers CORS preflights.
 Every error is the JSON body of errors.py with its status; an unexpected exception is logged
 with a request id and answered 500 without a stack trace.
@@ -39,6 +40,9 @@ log = logging.getLogger("badges")
 
 MAX_BODY_BYTES = 64 * 1024
 ALLOWED_HEADERS = "authorization, apikey, content-type, x-client-info"
+# The response headers a browser script may read beyond the CORS-safelisted ones: how long to
+# wait after a 429 or 503.
+EXPOSED_HEADERS = "Retry-After"
 # What schedulers call on badges_jobs.
 JOB_ACTIONS = frozenset({"deliver_notifications", "check_badges", "check_streaks", "backfill"})
 
@@ -57,10 +61,10 @@ class Endpoint:
         try:
             if request.method == "OPTIONS":
                 return flask.Response(status=204)
-            if request.method == "GET" and request.path.rstrip("/").endswith("/health"):
+            if request.method == "GET" and _is_health(request):
                 return self._health()
             if request.method != "POST":
-                raise MethodNotAllowed("POST a JSON object; GET is only for /health.")
+                return _not_allowed(request)
             raw = _read_body(request)
             caller = self._caller(request)
             body = _parse_json(raw)
@@ -77,7 +81,9 @@ class Endpoint:
             return error_response(internal(request_id))
 
     def _caller(self, request: flask.Request) -> Caller:
-        return self.verifier.verify(request.headers.get("Authorization"))
+        return self.verifier.verify(
+            request.headers.get("Authorization"), request.headers.get("apikey")
+        )
 
     def _dispatch(self, caller: Caller, body: dict[str, Any]) -> Outcome:
         return dispatch(self.context, caller, body)
@@ -102,13 +108,15 @@ class Endpoint:
         response.headers["Access-Control-Allow-Methods"] = "POST, GET, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
         response.headers["Access-Control-Max-Age"] = "86400"
+        if request.method != "OPTIONS":  # browsers read it on the answer itself, not a preflight
+            response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
 
 
 class JobsEndpoint(Endpoint):
     """badges_jobs: deliver_notifications, check_badges, check_streaks and backfill, run as the
     service. With BADGES_JOBS_AUTH=iam it trusts the platform (a private Cloud Function or Cloud
-    Run service: IAM has checked the scheduler's OIDC token); otherwise it wants a service_role
-    token like the main function."""
+    Run service: IAM has checked the scheduler's OIDC token); otherwise it wants a service
+    caller like the main function's (a service_role token or a secret key)."""
 
     def _caller(self, request: flask.Request) -> Caller:
         if self.context.settings.jobs_auth == "iam":
@@ -129,6 +137,17 @@ def _answer(outcome: Outcome) -> flask.Response:
     after = outcome.after_response
     if after is not None:
         response.call_on_close(lambda: _quietly(after))
+    return response
+
+
+def _is_health(request: flask.Request) -> bool:
+    return request.path.rstrip("/").endswith("/health")
+
+
+def _not_allowed(request: flask.Request) -> flask.Response:
+    response = error_response(MethodNotAllowed("POST a JSON object; GET is only for /health."))
+    # RFC 9110 (15.5.6): a 405 names the methods the resource has.
+    response.headers["Allow"] = "GET, POST, OPTIONS" if _is_health(request) else "POST, OPTIONS"
     return response
 
 

@@ -59,8 +59,11 @@ def _known_timezone(value: str) -> str:
     return value
 
 
+# What _no_nul checks, in the JSON schema's words (docs/openapi.yaml): no NUL anywhere.
+NO_NUL = Field(json_schema_extra={"pattern": "^[^\\u0000]*$"})
+
 Text = Annotated[
-    StrictStr, StringConstraints(min_length=1, max_length=500), AfterValidator(_no_nul)
+    StrictStr, StringConstraints(min_length=1, max_length=500), AfterValidator(_no_nul), NO_NUL
 ]
 
 
@@ -85,13 +88,39 @@ def _not_in_the_future(value: datetime) -> datetime:
     return value
 
 
-Key = Annotated[StrictStr, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_nul)]
-Item = Annotated[
-    StrictStr, StringConstraints(min_length=1, max_length=128), AfterValidator(_no_nul)
+# Table triggers key their events "row:" + md5(...) (supabase/migrations, table triggers): a
+# client's key there could take the key of a row the user inserts later, failing that insert.
+TRIGGER_KEY_PREFIX = "row:"
+
+
+def _not_a_trigger_key(value: str) -> str:
+    if value.startswith(TRIGGER_KEY_PREFIX):
+        raise ValueError(
+            f"keys starting with {TRIGGER_KEY_PREFIX!r} are reserved for table triggers"
+        )
+    return value
+
+
+Key = Annotated[
+    StrictStr,
+    StringConstraints(min_length=1, max_length=200),
+    AfterValidator(_no_nul),
+    AfterValidator(_not_a_trigger_key),
+    Field(json_schema_extra={"pattern": "^(?!row:)[^\\u0000]*$"}),
 ]
-Amount = Annotated[StrictInt, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT), AfterValidator(_not_zero)]
+Item = Annotated[
+    StrictStr, StringConstraints(min_length=1, max_length=128), AfterValidator(_no_nul), NO_NUL
+]
+Amount = Annotated[
+    StrictInt,
+    Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, json_schema_extra={"not": {"const": 0}}),
+    AfterValidator(_not_zero),
+]
 Timezone = Annotated[
-    StrictStr, StringConstraints(min_length=1, max_length=64), AfterValidator(_known_timezone)
+    StrictStr,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(_known_timezone),
+    Field(description="An IANA time zone name, e.g. Europe/Berlin.", examples=["Europe/Berlin"]),
 ]
 
 
@@ -102,7 +131,10 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     action: StrictStr
-    user_id: UUID | None = None
+    user_id: UUID | None = Field(
+        default=None,
+        description="The user acted on: a service names them; a user omits it or sends their own.",
+    )
 
 
 class Empty(Request):
@@ -134,12 +166,21 @@ class CheckStreaksRequest(Request):
 class TrackRequest(Request):
     metric: Id
     amount: Amount = 1
-    item: Item | None = None  # counted once per distinct value, for `distinct` badges
-    idempotency_key: Key | None = None
+    item: Item | None = Field(
+        default=None, description="Counted once per distinct value, for distinct badges."
+    )
+    idempotency_key: Key | None = Field(
+        default=None,
+        description="A repeat with the same key is not counted again (duplicate: true).",
+    )
     occurred_at: (
         Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_not_in_the_future)]
         | None
-    ) = None
+    ) = Field(
+        default=None,
+        description="Service callers only: when the event happened, with a UTC offset, from "
+        "1970 to now (5 minutes of clock skew allowed).",
+    )
 
 
 class CheckBadgesRequest(Request):
@@ -161,7 +202,10 @@ Cursor = Annotated[StrictStr, StringConstraints(max_length=200)]
 class PageRequest(Request):
     limit: StrictInt = Field(default=10, ge=1, le=100)
     offset: StrictInt = Field(default=0, ge=0, le=MAX_OFFSET)
-    after: Cursor | None = None  # the next_after of the previous page (keyset paging)
+    after: Cursor | None = Field(
+        default=None,
+        description="The next_after of the previous page (keyset paging); not with offset.",
+    )
 
     @model_validator(mode="after")
     def _offset_or_after(self) -> Self:
@@ -201,7 +245,7 @@ class ShareOpenedRequest(Request):
 class NotificationsRequest(Request):
     unread_only: StrictBool = False
     limit: Limit = 20
-    before: RowId | None = None  # the next_before of the previous page
+    before: RowId | None = Field(default=None, description="The next_before of the previous page.")
 
 
 class MarkReadRequest(IdsOrAll):
@@ -210,11 +254,13 @@ class MarkReadRequest(IdsOrAll):
 
 class FeedRequest(Request):
     limit: Limit = 20
-    before: Cursor | None = None  # the next_before of the previous page
+    before: Cursor | None = Field(default=None, description="The next_before of the previous page.")
 
 
 class PreferencesRequest(Request):
-    feed_opt_out: StrictBool | None = None  # omitted: read the preferences only
+    feed_opt_out: StrictBool | None = Field(
+        default=None, description="Omitted: read the preferences, change nothing."
+    )
 
 
 class RegisterPushTokenRequest(Request):

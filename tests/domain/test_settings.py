@@ -104,3 +104,69 @@ def test_the_pool_has_a_connection_per_request_thread_unless_its_size_is_set():
     assert Settings.from_env({"THREADS": "6", "BADGES_DB_POOL_SIZE": "3"}).db_pool_size == 3
     with pytest.raises(SettingsError):
         Settings.from_env({"THREADS": "0"})
+
+
+# Supabase secret keys: several for rotation, each checked to be one, never quoted.
+
+KEY = "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz"
+OTHER_KEY = "sb_secret_Hq3Tz8WcVb1Ns5Lp0Xr4Kd_7mJfYs2Ea"
+
+
+def test_no_secret_key_is_accepted_by_default():
+    assert Settings.from_env({}).secret_keys == ()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(f" {KEY} , {OTHER_KEY} ,", id="comma-separated"),
+        pytest.param(f'{{"default": "{KEY}", "rotated": "{OTHER_KEY}"}}', id="supabase-json"),
+    ],
+)
+def test_secret_keys_are_a_comma_separated_list_or_supabases_json_object(value: str):
+    """The JSON object is what Supabase sets SUPABASE_SECRET_KEYS to in its Edge Functions."""
+    assert Settings.from_env({"SUPABASE_SECRET_KEYS": value}).secret_keys == (KEY, OTHER_KEY)
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        pytest.param(
+            "sb_publishable_ACJWlzQHlZjBrEguHvfOxg_3BJgxAaH", "publishable", id="publishable"
+        ),
+        pytest.param(
+            "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2ln", "JWT", id="legacy-jwt"
+        ),
+        pytest.param("sb_secret_tooShort", "20 or more", id="truncated"),
+        pytest.param("sb_secret_N7UND0UgjKTVK Uodkm0Hg_xSvEMPvz", "20 or more", id="space"),
+        pytest.param("hunter2-my-own-password", "not a secret key", id="not-a-key"),
+        pytest.param(f"{KEY},sb_secret_tooShort", "key 2", id="second-of-two"),
+        pytest.param('{"default": sb_secret_x', "not a JSON object", id="json-broken"),
+        pytest.param('{"default": ["sb_secret_xyz"]}', "object of strings", id="json-not-str"),
+    ],
+)
+def test_a_value_that_is_not_a_secret_key_is_refused_without_quoting_it(value: str, says: str):
+    with pytest.raises(SettingsError, match="SUPABASE_SECRET_KEYS") as refused:
+        Settings.from_env({"SUPABASE_SECRET_KEYS": value})
+
+    message = str(refused.value)
+    assert says in message
+    for part in value.split(","):
+        assert part.strip() not in message
+
+
+def test_secret_keys_stay_out_of_the_settings_repr():
+    settings = Settings.from_env({"SUPABASE_SECRET_KEYS": KEY})
+
+    assert KEY not in repr(settings)
+    assert KEY not in str(settings)
+
+
+def test_no_settings_error_quotes_the_value_it_refuses():
+    """Configuration errors are logged: a secret set wrongly must not end up in the log."""
+    env = {"BADGES_WEBHOOK_URL": "https://receiver.example.test", "BADGES_WEBHOOK_SECRET": "pw-7"}
+
+    with pytest.raises(SettingsError, match="webhook_secret") as refused:
+        Settings.from_env(env)
+
+    assert "pw-7" not in str(refused.value)

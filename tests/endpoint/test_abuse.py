@@ -89,6 +89,40 @@ def test_a_share_counts_once_per_other_user_and_awards_the_sharer(
     assert row == (1,)
 
 
+def opened_by_anonymous(api: Api, share_id: str) -> tuple[int, dict[str, Any]]:
+    """share_opened by a fresh anonymous Supabase sign-in (is_anonymous: true in its token)."""
+    token = api.tokens.user(uuid.uuid4(), is_anonymous=True)
+    answer = api.post({"action": "share_opened", "share_id": share_id}, token)
+    return answer.status, answer.body
+
+
+def test_an_anonymous_sign_in_cannot_open_a_share_for_credit(
+    shared_api: Api, iso_conn: Conn, user: uuid.UUID
+):
+    sid = shared_api.ok("share", as_user=user, badge_id="verified_sharer")["share_id"]
+
+    # Each anonymous sign-in is a new user id: three of them would otherwise earn the badge.
+    answers = [opened_by_anonymous(shared_api, sid) for _ in range(3)]
+
+    assert {status for status, _ in answers} == {403}
+    assert {body["error"]["code"] for _, body in answers} == {"forbidden"}
+    assert "anonymous" in answers[0][1]["error"]["message"]
+    assert "verified_sharer" not in earned(shared_api, user)
+    opened = iso_conn.execute("select count(*) from badges.share_opens").fetchone()
+    assert opened == (0,)
+
+
+def test_anonymous_openers_count_where_the_setting_allows_them(
+    make_client: MakeClient, iso_url: str, shared_api: Api, user: uuid.UUID
+):
+    allowing = Api(make_client(DATABASE_URL=iso_url, BADGES_SHARE_ALLOW_ANONYMOUS="true"), Tokens())
+    sid = shared_api.ok("share", as_user=user, badge_id="verified_sharer")["share_id"]
+
+    status, body = opened_by_anonymous(allowing, sid)
+
+    assert (status, body["counted"]) == (200, True)
+
+
 @pytest.mark.parametrize(
     ("action", "params", "status", "code"),
     [

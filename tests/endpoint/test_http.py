@@ -47,6 +47,29 @@ def test_errors_carry_cors_headers_so_browsers_can_read_them(client: FlaskClient
     assert response.headers["Access-Control-Allow-Origin"] == "*"
 
 
+@pytest.mark.parametrize("origins", ["", "https://app.example"], ids=["any-origin", "listed"])
+def test_a_browser_script_may_read_retry_after(
+    make_client: MakeClient, tokens: Tokens, user, origins: str
+):
+    """Retry-After is not CORS-safelisted: unless exposed, fetch() in a browser reads it as null
+    and a client cannot honour it."""
+    client = make_client(
+        BADGES_RATE_LIMIT_PER_MINUTE="1", BADGES_RATE_LIMIT_BURST="1", BADGES_CORS_ORIGINS=origins
+    )
+    headers = {"Origin": "https://app.example", "Authorization": f"Bearer {tokens.user(user)}"}
+
+    first, limited = (
+        client.post("/", json={"action": "record_activity"}, headers=headers) for _ in range(2)
+    )
+
+    assert (first.status_code, limited.status_code) == (200, 429)
+    assert int(limited.headers["Retry-After"]) >= 1
+    for response in (first, limited):
+        exposed = response.headers["Access-Control-Expose-Headers"].split(",")
+        assert "retry-after" in {h.strip().lower() for h in exposed}
+        assert response.headers["Access-Control-Allow-Origin"] in {"*", "https://app.example"}
+
+
 def test_configured_origins_are_echoed_and_others_get_no_cors_headers(make_client: MakeClient):
     client = make_client(BADGES_CORS_ORIGINS="https://app.example, https://admin.example")
 
@@ -56,6 +79,11 @@ def test_configured_origins_are_echoed_and_others_get_no_cors_headers(make_clien
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://admin.example"
     assert allowed.headers["Vary"] == "Origin"
     assert "Access-Control-Allow-Origin" not in denied.headers
+    denied_post = client.post(
+        "/", json={"action": "list"}, headers={"Origin": "https://evil.example"}
+    )
+    assert denied_post.status_code == 401
+    assert not [k for k, _ in denied_post.headers.items() if k.startswith("Access-Control-")]
 
 
 def test_health_is_ok_when_the_database_answers(client: FlaskClient):

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 
 from badges.app import LazyEndpoint
 from tests.endpoint.conftest import BASE_ENV, MAIN, Api, MakeClient, Tokens
+from tests.endpoint.test_api_keys import PUBLISHABLE_KEY, SECRET_KEY
 from tests.endpoint.test_errors import assert_error
 
 JOB_ACTIONS = ("deliver_notifications", "check_badges", "check_streaks")
@@ -75,6 +76,24 @@ def test_a_service_token_runs_the_batch_checks(jobs: Api):
 
     assert set(badges) == {"success", "awarded_count", "revoked_count"}
     assert set(streaks) == {"success", "users_checked", "awarded_count"}
+
+
+def test_a_secret_key_runs_the_jobs_and_a_publishable_key_does_not(make_jobs_client: MakeClient):
+    """A scheduler on Supabase's new keys: the secret key in `apikey`, no JWT at all."""
+    client = make_jobs_client(SUPABASE_SECRET_KEYS=SECRET_KEY)
+    body = {"action": "check_streaks", "all": True}
+
+    ran = client.post("/", json=body, headers={"apikey": SECRET_KEY})
+    refused = client.post(
+        "/",
+        json=body,
+        headers={"apikey": PUBLISHABLE_KEY, "Authorization": f"Bearer {PUBLISHABLE_KEY}"},
+    )
+
+    assert ran.status_code == 200, ran.get_json()
+    assert set(ran.get_json()) == {"success", "users_checked", "awarded_count"}
+    assert refused.status_code == 401
+    assert refused.get_json()["error"]["code"] == "unauthorized"
 
 
 @pytest.mark.parametrize("action", JOB_ACTIONS)

@@ -486,13 +486,32 @@ def test_registering_a_push_token_stores_it_for_the_user(api: Api, conn: Conn, u
     assert row == (user, "ios")
 
 
-def test_a_token_registered_by_another_user_moves_to_them(api: Api, conn: Conn, user: uuid.UUID):
+def test_a_user_cannot_take_a_token_another_user_holds(api: Api, conn: Conn, user: uuid.UUID):
     token, other = push_token(), uuid.uuid4()
     api.ok("register_push_token", as_user=user, token=token, platform="ios")
 
-    moved = api.ok("register_push_token", as_user=other, token=token, platform="android")
+    taken = api.call("register_push_token", as_user=other, token=token, platform="android")
+
+    assert_error(taken, 409, "push_token_taken")
+    assert push_tokens_of(conn, user) == [token]
+    assert push_tokens_of(conn, other) == []
+    row = conn.execute("select platform from badges.push_tokens where token = %s", (token,))
+    assert row.fetchone() == ("ios",)
+
+
+def test_a_service_moves_a_token_to_the_user_now_on_the_device(
+    api: Api, conn: Conn, user: uuid.UUID
+):
+    token, other = push_token(), uuid.uuid4()
+    api.ok("register_push_token", as_user=user, token=token, platform="ios")
+
+    moved = api.ok(
+        "register_push_token", service=True, user_id=str(other), token=token, platform="android"
+    )
+    again = api.ok("register_push_token", as_user=other, token=token, platform="android")
 
     assert moved == {"success": True, "registered": True, "token_count": 1}
+    assert again == moved  # the holder registering again is no conflict
     assert push_tokens_of(conn, user) == []
     assert push_tokens_of(conn, other) == [token]
 

@@ -99,6 +99,7 @@ def test_a_repeated_idempotency_key_counts_once_and_a_reused_one_conflicts(
         {"metric": "interaction", "amount": 1.5},
         {"metric": "interaction", "idempotency_key": ""},
         {"metric": "interaction", "idempotency_key": "k" * 201},
+        {"metric": "interaction", "idempotency_key": "row:5d41402abc4b2a76b9719d911017c592"},
         {"metric": "interaction", "item": "a\x00b"},
         {"metric": "interaction", "occurred_at": "yesterday"},
         {"metric": "interaction", "occurred_at": 1767225600},
@@ -114,6 +115,20 @@ def test_a_malformed_track_is_invalid_request_and_counts_nothing(
     assert_error(answer, 400, "invalid_request")
     steps = devspace_api.ok("level_status", as_user=user, level="regular")["steps"]
     assert [s["current"] for s in steps] == [0, 0, 0]
+
+
+def test_a_client_cannot_take_a_key_of_the_table_triggers_namespace(
+    devspace_api: Api, user: uuid.UUID
+):
+    # A trigger keys a counted row "row:" + md5(metric, table, trigger, row id): a client that
+    # took such a key first would make the user's own later insert of that row fail (BD008).
+    key = "row:" + "0123456789abcdef" * 2
+    answer = devspace_api.call("track", as_user=user, metric="interaction", idempotency_key=key)
+
+    assert_error(answer, 400, "invalid_request")
+    assert "reserved for table triggers" in answer.body["error"]["message"]
+    ok = devspace_api.ok("track", as_user=user, metric="interaction", idempotency_key="r-1")
+    assert ok["total"] == 1
 
 
 def test_an_unknown_metric_is_unknown_metric(devspace_api: Api, user: uuid.UUID):

@@ -18,6 +18,7 @@ from uuid import UUID
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
 from badges.catalog import load_catalog
 from badges.store.db import BadgesDb, MetricEvent
@@ -26,6 +27,23 @@ from tests.conftest import DEVSPACE
 from tests.sql.conftest import Conn, rows
 
 JsonObject = dict[str, Any]
+
+
+def devspace_database(
+    make_catalog_database: Callable[[Path], str], metrics: list[JsonObject], app_schema: str
+) -> str:
+    """A Dev-Space database with more metrics declared and an app's own tables (app_schema,
+    run as the app's server), for the table triggers' tests."""
+    url = make_catalog_database(DEVSPACE)
+    badges, providers, declared, levels = load_catalog(DEVSPACE).sync_payload()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "select badges.sync_catalog(p_badges => %s, p_providers => %s, p_metrics => %s,"
+            " p_levels => %s)",
+            [Jsonb(badges), Jsonb(providers), Jsonb([*declared, *metrics]), Jsonb(levels)],
+        )
+        conn.execute(app_schema)  # type: ignore[arg-type]
+    return url
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,24 @@ def test_a_fold_moves_every_delta_and_changes_no_sum(iso_url: str, iso_conn: Con
     assert consistency(iso_conn)["violations"] == 0
 
 
+def test_a_fold_takes_a_revoked_badge_down_to_zero_holders(iso_conn: Conn):
+    # The fold adds the deltas (here -1) to a folded count of 1: an upsert whose proposed row
+    # (holders -1) must not be refused before the conflict turns it into an update to 0.
+    user = uuid4()
+    call(iso_conn, "award_badge", p_user_id=user, p_badge_id="social_sharer", p_client=False)
+    call(iso_conn, "fold_counts")
+    call(iso_conn, "revoke_badge", p_user_id=user, p_badge_id="social_sharer",
+         p_reason="test", p_revoked_by="test")  # fmt: skip
+
+    call(iso_conn, "fold_counts")
+
+    holders = rows(
+        iso_conn, "select holders from badges.rarity_counts where badge_id = 'social_sharer'"
+    )
+    assert holders == [(0,)]
+    assert consistency(iso_conn)["violations"] == 0
+
+
 def test_rebuild_counts_repairs_counters_a_bulk_load_left_behind(iso_conn: Conn):
     iso_conn.execute(
         "insert into badges.users (user_id) select gen_random_uuid() from generate_series(1, 5)"

@@ -1,9 +1,11 @@
 """Re-running the migrations: every file applied again, in order and each in its own
-transaction, on a database where all of them were applied, succeeds and changes nothing.
+transaction, on a database where all of them were applied, succeeds and changes nothing; so
+does any one file applied again alone, since every object is defined in one file.
 
 "Nothing" is a snapshot read from pg_catalog for schema badges (columns, constraints, indexes,
 policies, triggers, views, functions, ACLs, RLS flags, sequences) plus the row count and an md5 of
-every table's rows in primary key order, taken with real data in the tables.
+every table's rows in primary key order, taken with real data in the tables; for one file alone,
+also pg_dump's text of the schema (what supabase/schema.sql holds).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from typing import Any
 from uuid import uuid4
 
 import psycopg
+import pytest
 from psycopg import sql
 
-from badges.migrate import migrations
+from badges import schema_snapshot
+from badges.migrate import Migration, migrations
 from badges.store.db import BadgesDb
 from badges.store.postgres import PostgresStore
 
@@ -159,10 +163,9 @@ def put_data_in(url: str) -> None:
 def test_reapplying_every_migration_on_a_migrated_database_changes_nothing(
     isolated_database_url: str,
 ):
-    """Pinned: each existing file runs again without error (tables, indexes, policies, triggers,
-    constraints and columns are guarded; a backfill runs only on its first application) and the
-    schema, grants, policies, function definitions, sequences and every table's rows end exactly
-    as they were."""
+    """Pinned: each existing file runs again without error (tables, indexes, policies and
+    triggers are guarded; functions and views are replaced by themselves) and the schema, grants,
+    policies, function definitions, sequences and every table's rows end exactly as they were."""
     url = isolated_database_url
     put_data_in(url)
     before = snapshot(url)
@@ -192,13 +195,50 @@ def test_reapplying_the_migrations_twice_more_still_changes_nothing(isolated_dat
         assert after[part] == before[part], part
 
 
-def test_reapplying_the_metrics_file_keeps_a_rule_check_that_a_later_file_widened(
+# Files that, applied again alone, would put back an older definition of an object that a later
+# file replaced: file name -> which objects. Empty while every object is defined in one file (the
+# baseline); a later migration that replaces an object of an earlier file adds that file here.
+SUPERSEDED: dict[str, str] = {}
+
+
+def schema_dump(url: str) -> str | None:
+    """pg_dump's text of schema badges, or None where the server is newer than pg_dump."""
+    with psycopg.connect(url) as conn:
+        if conn.info.server_version // 10000 > schema_snapshot.pg_dump_major():
+            return None
+    return schema_snapshot.dump(url)
+
+
+@pytest.mark.parametrize("migration", migrations(), ids=lambda m: m.name)
+def test_reapplying_any_one_file_alone_changes_nothing(
+    migration: Migration, isolated_database_url: str
+):
+    """Pinned: every object is defined in exactly one file, so any file applied again on its own
+    (a developer re-running one file) puts back no older definition of anything and changes no
+    row: the dump of the schema and the snapshot end as they were. (Before the baseline, applying
+    the awards file again reverted award_badge to a body that awarded outside a badge's window.)"""
+    if migration.path.name in SUPERSEDED:
+        pytest.xfail(f"a later file replaced {SUPERSEDED[migration.path.name]}")
+    url = isolated_database_url
+    put_data_in(url)
+    before, dumped = snapshot(url), schema_dump(url)
+
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        conn.execute(migration.path.read_text(encoding="utf-8").encode())
+
+    after = snapshot(url)
+    for part in before:
+        assert after[part] == before[part], part
+    assert schema_dump(url) == dumped
+
+
+def test_reapplying_the_catalog_file_keeps_a_rule_check_that_a_later_change_widened(
     isolated_database_url: str,
 ):
-    """Pinned: the metrics file replaces the rule checks of badges.definitions only on its first
-    application, so a re-run neither narrows a check a later file widened nor fails on a badge of
-    a rule only the wider check allows."""
-    metrics = next(m for m in migrations() if m.name == "badges_metrics")
+    """Pinned: the file that creates badges.definitions leaves an existing table as it is, so a
+    re-run neither narrows a check a later migration widened nor fails on a badge of a rule only
+    the wider check allows."""
+    catalog = next(m for m in migrations() if m.name == "badges_catalog")
     check = (
         "select pg_get_constraintdef(oid) from pg_constraint"
         " where conrelid = 'badges.definitions'::regclass and conname = 'definitions_rule_check'"
@@ -214,7 +254,7 @@ def test_reapplying_the_metrics_file_keeps_a_rule_check_that_a_later_file_widene
         widened = conn.execute(check).fetchall()
 
         with conn.transaction():
-            conn.execute(metrics.path.read_text(encoding="utf-8").encode())
+            conn.execute(catalog.path.read_text(encoding="utf-8").encode())
 
         assert conn.execute(check).fetchall() == widened
         assert conn.execute(

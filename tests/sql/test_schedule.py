@@ -1,4 +1,4 @@
-"""The optional pg_cron schedule (migration 20261123000700_badges_schedule): what our SQL sends
+"""The optional pg_cron schedule (the migration badges_schedule): what our SQL sends
 to pg_cron and pg_net, pinned at the wire level.
 
 pg_cron, pg_net and Supabase Vault are not installed here, so an isolated database gets
@@ -17,10 +17,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from badges.migrate import MIGRATIONS_DIR
+from badges.migrate import migrations
 from tests.sql.conftest import Conn, call, rows
 
-MIGRATION = MIGRATIONS_DIR / "20261123000700_badges_schedule.sql"
+MIGRATION = next(m.path for m in migrations() if m.name == "badges_schedule")
 
 JOBS_URL = "https://europe-west1-demo.cloudfunctions.net/badges_jobs"
 SERVICE_KEY = "eyJhbGciOiJIUzI1NiJ9.service-role-test-key.signature"

@@ -19,10 +19,8 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
-from badges.catalog import load_catalog
-from tests.conftest import DEVSPACE
-from tests.sql.conftest import Conn, call, count, rows
-from tests.sql.rules_fixtures import awards, notified
+from tests.sql.conftest import Conn, count, rows
+from tests.sql.rules_fixtures import awards, devspace_database, notified
 
 TABLE_TRIGGERS = ["track_change", "track_insert", "track_set", "track_true"]
 
@@ -53,9 +51,9 @@ create table public.profiles (
   email_verified boolean not null default false);
 create trigger count_bio_edits after update on public.profiles
   for each row execute function badges.track_change('profile_edit', 'bio');
-create trigger count_avatars after insert or update on public.profiles
+create trigger count_avatars after insert or update or delete on public.profiles
   for each row execute function badges.track_set('avatar_set', 'avatar_url');
-create trigger count_verifications after insert or update on public.profiles
+create trigger count_verifications after insert or update or delete on public.profiles
   for each row execute function badges.track_true('email_verified', 'email_verified');
 
 -- Misdeclared triggers: an undeclared metric, a missing owner column, a missing watched column.
@@ -69,7 +67,11 @@ create table public.bad_owner (id bigserial primary key, owner_id uuid);
 create trigger count_bad_owner after insert on public.bad_owner
   for each row execute function badges.track_insert('project_created');
 create table public.bad_watched (id bigserial primary key, user_id uuid, title text);
-create trigger count_bad_watched after insert on public.bad_watched
+create trigger count_bad_watched after insert or update or delete on public.bad_watched
+  for each row execute function badges.track_set('avatar_set', 'avatar_url');
+-- A once-per-row trigger that a delete would not fire: farmable, so refused.
+create table public.no_delete (id bigserial primary key, user_id uuid, avatar_url text);
+create trigger count_no_delete after insert or update on public.no_delete
   for each row execute function badges.track_set('avatar_set', 'avatar_url');
 """
 
@@ -77,19 +79,7 @@ create trigger count_bad_watched after insert on public.bad_watched
 @pytest.fixture(scope="module")
 def app_url(make_catalog_database: Callable[[Path], str]) -> str:
     """A Dev-Space database (plus EXTRA_METRICS) with the app's tables and their triggers."""
-    url = make_catalog_database(DEVSPACE)
-    badges, providers, metrics, levels = load_catalog(DEVSPACE).sync_payload()
-    with psycopg.connect(url, autocommit=True) as conn:
-        call(
-            conn,
-            "sync_catalog",
-            p_badges=badges,
-            p_providers=providers,
-            p_metrics=[*metrics, *EXTRA_METRICS],
-            p_levels=levels,
-        )
-        conn.execute(APP_SCHEMA)
-    return url
+    return devspace_database(make_catalog_database, EXTRA_METRICS, APP_SCHEMA)
 
 
 @pytest.fixture
@@ -313,6 +303,54 @@ def test_track_true_counts_an_insert_with_true_and_each_row_once(app: Conn, user
     set_profile(app, other, "email_verified", True)
 
     assert total(app, user, "email_verified") == 2
+
+
+def delete_profile(conn: Conn, profile: UUID) -> None:
+    conn.execute("delete from public.profiles where id = %s", (profile,))
+
+
+@pytest.mark.parametrize(
+    ("metric", "counted"),
+    [("avatar_set", {"avatar_url": "a.png"}), ("email_verified", {"email_verified": True})],
+)
+def test_inserting_and_deleting_fresh_rows_cannot_farm_a_once_per_row_metric(
+    app: Conn, user: UUID, metric: str, counted: dict[str, object]
+):
+    for _ in range(3):
+        delete_profile(app, add_profile(app, user, **counted))  # type: ignore[arg-type]
+
+    assert total(app, user, metric) == 0
+    assert amounts(app, user, metric) == [1, -1, 1, -1, 1, -1]
+    assert rows(app, "select count(*) from public.profiles where user_id = %s", user) == [(0,)]
+
+
+def test_a_deleted_row_inserted_again_counts_again_and_an_uncounted_row_takes_nothing_back(
+    app: Conn, user: UUID
+):
+    kept = add_profile(app, user, avatar_url="a.png")
+    delete_profile(app, add_profile(app, user))  # never had an avatar: nothing to take back
+    delete_profile(app, kept)
+    app.execute(
+        "insert into public.profiles (id, user_id, avatar_url) values (%s, %s, 'b.png')",
+        (kept, user),
+    )
+
+    assert total(app, user, "avatar_set") == 1
+    assert amounts(app, user, "avatar_set") == [1, -1, 1]
+
+
+def test_a_once_per_row_trigger_that_a_delete_would_not_fire_fails_the_write_with_bd004(
+    app: Conn, user: UUID
+):
+    with pytest.raises(psycopg.Error) as failed:
+        app.execute(
+            "insert into public.no_delete (user_id, avatar_url) values (%s, 'a.png')", (user,)
+        )
+
+    assert failed.value.sqlstate == "BD004"
+    assert "count_no_delete" in (failed.value.diag.message_detail or "")
+    assert "OR DELETE" in (failed.value.diag.message_hint or "")
+    assert total(app, user, "avatar_set") is None
 
 
 # --- safety: clients write the app's tables, never badges' ------------------------------------

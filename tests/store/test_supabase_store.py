@@ -150,7 +150,7 @@ SAMPLES: dict[str, Sample] = {
     "feed": Sample("feed", (20, (datetime(2026, 11, 23, 10, tzinfo=UTC), USER, "first_log"))),
     "preferences": Sample("preferences", (USER, True)),
     "register_push_token": Sample(
-        "register_push_token", (USER, "ExponentPushToken[abc]", "android")
+        "register_push_token", (USER, "ExponentPushToken[abc]", "android"), {"take_over": True}
     ),
     "unregister_push_token": Sample("unregister_push_token", (USER, "ExponentPushToken[abc]")),
     "consistency_report": Sample("consistency_report"),

@@ -209,9 +209,15 @@ class BadgesDb:
     def preferences(self, user_id: UUID, feed_opt_out: bool | None) -> JsonObject:
         return self._object("preferences", p_user_id=user_id, p_feed_opt_out=feed_opt_out)
 
-    def register_push_token(self, user_id: UUID, token: str, platform: str | None) -> JsonObject:
+    def register_push_token(
+        self, user_id: UUID, token: str, platform: str | None, *, take_over: bool = False
+    ) -> JsonObject:
         return self._object(
-            "register_push_token", p_user_id=user_id, p_token=token, p_platform=platform
+            "register_push_token",
+            p_user_id=user_id,
+            p_token=token,
+            p_platform=platform,
+            p_take_over=take_over,
         )
 
     def unregister_push_token(self, user_id: UUID, token: str) -> JsonObject:

@@ -12,6 +12,7 @@ from badges.errors import (
     IdempotencyConflict,
     Internal,
     InvalidRequest,
+    PushTokenTaken,
     Unavailable,
     UnknownBadge,
     UnknownLevel,
@@ -36,6 +37,7 @@ ERRORS_BY_SQLSTATE: dict[str, type[BadgesError]] = {
     "BD007": UnknownLevel,
     "BD008": IdempotencyConflict,
     "BD009": UnknownShare,
+    "BD010": PushTokenTaken,
     # Bad values that got past validation: still the caller's input, never a 500.
     "22001": InvalidRequest,  # string_data_right_truncation
     "22008": InvalidRequest,  # datetime_field_overflow

@@ -1,20 +1,35 @@
 /**
  * What users read of notifications: their in-app inbox (paged, newest first, marked read), and
- * the activity feed of recent awards across users, which leaves out hidden badges and the users
- * who opted out of it.
+ * the activity feed of recent awards across users (awards_feed_idx), which leaves out hidden
+ * badges and the users who opted out of it (users.feed_opt_out, set by badges.preferences).
  */
 
-drop index if exists badges.notifications_user_idx;
+/**
+ * The in-app inbox: one row per announced award (kind 'badge.earned'), written in the award's
+ * transaction (badges.after_awards_insert; none for a quiet badge or a silent backfill).
+ */
+create table if not exists badges.notifications (
+  id bigint generated always as identity primary key,
+  user_id uuid not null,
+  kind text not null,
+  badge_id text references badges.definitions (id),
+  message text not null,
+  created_at timestamptz not null default now(),
+  read_at timestamptz
+);
+alter table badges.notifications enable row level security;
+grant select on badges.notifications to authenticated;
+grant select, insert, update, delete on badges.notifications to service_role;
 create index if not exists notifications_user_idx on badges.notifications (user_id, id desc);
 create index if not exists notifications_unread_idx
   on badges.notifications (user_id) where read_at is null;
 
-/** The feed reads awards newest first; the key makes its cursor stable among equal times. */
-create index if not exists awards_feed_idx
-  on badges.awards (earned_at desc, user_id desc, badge_id desc);
-
-/** Per-user preferences: feed_opt_out keeps the user's awards out of everyone's feed. */
-alter table badges.users add column if not exists feed_opt_out boolean not null default false;
+drop policy if exists "Notifications are readable by their owner"
+  on badges.notifications;
+create policy "Notifications are readable by their owner"
+  on badges.notifications for select
+  to authenticated
+  using (user_id = (select auth.uid()));
 
 /**
  * A page of the user's inbox, newest first: up to p_limit notifications older than the one
@@ -27,6 +42,7 @@ create or replace function badges.inbox(
 returns jsonb
 language sql stable
 set search_path = ''
+set jit = off
 as $$
   with page as (
     select n.* from badges.notifications n
@@ -60,6 +76,7 @@ create or replace function badges.mark_notifications_read(
 returns jsonb
 language plpgsql
 set search_path = ''
+set jit = off
 as $$
 declare
   v_marked integer;
@@ -90,6 +107,7 @@ create or replace function badges.feed(
 returns jsonb
 language sql stable
 set search_path = ''
+set jit = off
 as $$
   with page as (
     select a.user_id, a.badge_id, a.earned_at, d.name, d.icon, d.tier, d.category
@@ -125,6 +143,7 @@ create or replace function badges.preferences(p_user_id uuid, p_feed_opt_out boo
 returns jsonb
 language plpgsql
 set search_path = ''
+set jit = off
 as $$
 begin
   if p_feed_opt_out is not null then

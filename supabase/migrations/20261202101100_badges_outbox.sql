@@ -1,7 +1,8 @@
 /**
  * Notifications that never hold an award back: a transactional outbox written in the award's
- * transaction and drained by the delivery job (webhook, Expo push), the push tokens the Expo
- * channel sends to, and the wording of the in-app message.
+ * transaction (badges.after_awards_insert, with the definition's stored event_badge and
+ * earned_text) and drained by the delivery job (webhook, Expo push), and the push tokens the
+ * Expo channel sends to.
  *
  * Delivery is at least once: a row is claimed with FOR UPDATE SKIP LOCKED and leased (its
  * next_attempt_at moves past the lease), so concurrent workers never hold the same row; a worker
@@ -9,12 +10,10 @@
  * with every attempt (Idempotency-Key) so receivers can drop a repeat.
  */
 
-/** One spelling of the event everywhere: inbox kind, outbox kind and webhook type. */
-update badges.notifications set kind = 'badge.earned' where kind = 'badge_earned';
-
 /**
  * The outbox: one row per announcement, dedupe_key unique per (user, badge), so a badge earned
- * again after an automatic revocation is not announced twice. payload is the event as sent.
+ * again after an automatic revocation is not announced twice. payload is the event as sent; kind
+ * is 'badge.earned', one spelling everywhere (inbox kind, outbox kind and webhook type).
  * status: pending (due at next_attempt_at), delivered, or dead (attempts exhausted: kept, visible,
  * re-queueable). delivered_channels: channels that took it, never sent to again on a retry.
  */
@@ -64,109 +63,6 @@ create policy "Push tokens are readable by their owner"
   using (user_id = (select auth.uid()));
 
 /**
- * The sentence announcing a badge: "Congrats! You earned Project Rookie for 5 projects!" for a
- * goal in a metric's unit, else the badge's description after the name.
- */
-create or replace function badges.earned_message(d badges.definitions)
-returns text
-language sql stable
-set search_path = ''
-as $$
-  select 'Congrats! You earned ' || d.name || coalesce(
-    case
-      when d.rule in ('metric', 'distinct') then (
-        select ' for ' || d.threshold || ' '
-          || case when d.threshold = 1 then coalesce(nullif(m.unit_one, ''), m.unit) else m.unit end
-          || '!'
-        from badges.metrics m where m.id = d.metric and m.unit <> '')
-    end,
-    '!' || case when d.description <> '' then ' ' || d.description else '' end)
-$$;
-revoke execute on function badges.earned_message(badges.definitions)
-  from public, anon, authenticated;
-grant execute on function badges.earned_message(badges.definitions) to service_role;
-
-/** The event a channel sends for a new award (the webhook's body, the push's data). */
-create or replace function badges.earned_event(
-  p_user_id uuid, d badges.definitions, p_earned_at timestamptz)
-returns jsonb
-language sql stable
-set search_path = ''
-as $$
-  select pg_catalog.jsonb_build_object(
-    'type', 'badge.earned',
-    'id', 'badge.earned:' || p_user_id || ':' || d.id,
-    'user_id', p_user_id,
-    'badge', pg_catalog.jsonb_build_object(
-      'id', d.id, 'name', d.name, 'description', d.description, 'icon', d.icon,
-      'category', d.category, 'tier', d.tier, 'label_key', d.label_key,
-      'description_key', d.description_key),
-    'earned_at', p_earned_at,
-    'message', badges.earned_message(d))
-$$;
-revoke execute on function badges.earned_event(uuid, badges.definitions, timestamptz)
-  from public, anon, authenticated;
-grant execute on function badges.earned_event(uuid, badges.definitions, timestamptz)
-  to service_role;
-
-/**
- * Side effects of awards that really happened (the transition table holds only inserted rows):
- * the user's leaderboard counter, the badge's rarity counter and, unless the transaction set
- * badges.silent (a backfill) or the badge is quiet, one inbox message and one outbox row.
- */
-create or replace function badges.after_awards_insert()
-returns trigger
-language plpgsql
-set search_path = ''
-as $$
-begin
-  insert into badges.user_stats as s (user_id, badge_count, badge_count_at)
-  select user_id, count(*), max(earned_at) from new_awards group by user_id order by user_id
-  on conflict (user_id) do update
-    set badge_count = s.badge_count + excluded.badge_count,
-        badge_count_at = excluded.badge_count_at;
-  -- The shard is badges.shard() written out: it runs per inserted row (a backfill inserts many).
-  insert into badges.rarity_counts as c (badge_id, shard, holders)
-  select badge_id, (pg_catalog.hashtextextended(user_id::text, 7) & 15)::smallint, count(*)
-  from new_awards group by 1, 2 order by 1, 2
-  on conflict (badge_id, shard) do update set holders = c.holders + excluded.holders;
-
-  if pg_catalog.current_setting('badges.silent', true) is distinct from 'on' then
-    perform badges.announce(pg_catalog.array_agg(
-      row (n.user_id, n.badge_id, n.earned_at)::badges.awards))
-    from new_awards n;
-  end if;
-  return null;
-end;
-$$;
-
-/**
- * The inbox message and the outbox row of each award in p_awards whose badge notifies: the event
- * is built once per award, and the inbox shows its message.
- */
-create or replace function badges.announce(p_awards badges.awards[])
-returns void
-language sql
-set search_path = ''
-as $$
-  with events as (
-    select a.user_id, a.badge_id, badges.earned_event(a.user_id, d, a.earned_at) as e
-    from pg_catalog.unnest(p_awards) a join badges.definitions d on d.id = a.badge_id
-    where d.notify
-  ), inbox as (
-    insert into badges.notifications (user_id, kind, badge_id, message)
-    select v.user_id, 'badge.earned', v.badge_id, v.e ->> 'message'
-    from events v order by v.user_id, v.badge_id
-  )
-  insert into badges.outbox (dedupe_key, kind, user_id, badge_id, payload)
-  select v.e ->> 'id', 'badge.earned', v.user_id, v.badge_id, v.e
-  from events v order by v.user_id, v.badge_id
-  on conflict (dedupe_key) do nothing;
-$$;
-revoke execute on function badges.announce(badges.awards[]) from public, anon, authenticated;
-grant execute on function badges.announce(badges.awards[]) to service_role;
-
-/**
  * Claim up to p_limit due outbox rows (all users, or only p_user_id's never-tried rows: the
  * immediate attempt after a request) for one worker: FOR UPDATE SKIP LOCKED, so concurrent
  * workers take disjoint rows, and leased for p_lease_seconds. Rows whose lease ran out on their
@@ -178,6 +74,7 @@ create or replace function badges.claim_notifications(
 returns jsonb
 language plpgsql
 set search_path = ''
+set jit = off
 as $$
 declare
   v_token uuid := pg_catalog.gen_random_uuid();
@@ -241,6 +138,7 @@ create or replace function badges.finish_notifications(
 returns jsonb
 language plpgsql
 set search_path = ''
+set jit = off
 as $$
 declare
   v_counts jsonb;
@@ -305,6 +203,7 @@ create or replace function badges.outbox_rows(p_status text, p_limit integer, p_
 returns jsonb
 language sql stable
 set search_path = ''
+set jit = off
 as $$
   with page as (
     select o.* from badges.outbox o
@@ -333,6 +232,7 @@ create or replace function badges.requeue_notifications(p_ids jsonb)
 returns jsonb
 language plpgsql
 set search_path = ''
+set jit = off
 as $$
 declare
   v_rows integer;
@@ -351,20 +251,29 @@ revoke execute on function badges.requeue_notifications(jsonb)
 grant execute on function badges.requeue_notifications(jsonb) to service_role;
 
 /**
- * Register an Expo push token for the user (moving it from whoever had it: a device changed
- * hands); a user keeps their 10 most recent tokens. Returns {registered, token_count}.
+ * Register an Expo push token for the user; a user keeps their 10 most recent tokens. A token
+ * another user holds is refused (BD010: whoever learns a token must not take over its device's
+ * notifications) unless p_take_over, which the function passes for service callers only (a
+ * device that changed hands, moved by the app's server). Returns {registered, token_count}.
  */
 create or replace function badges.register_push_token(
-  p_user_id uuid, p_token text, p_platform text)
+  p_user_id uuid, p_token text, p_platform text, p_take_over boolean default false)
 returns jsonb
 language plpgsql
 set search_path = ''
+set jit = off
 as $$
 begin
   insert into badges.push_tokens as t (token, user_id, platform)
   values (p_token, p_user_id, p_platform)
   on conflict (token) do update
-    set user_id = excluded.user_id, platform = excluded.platform, updated_at = now();
+    set user_id = excluded.user_id, platform = excluded.platform, updated_at = now()
+    where t.user_id = excluded.user_id or p_take_over;
+  if not found then
+    raise exception using errcode = 'BD010', message = 'push token taken',
+      detail = 'This push token is registered to another user.',
+      hint = 'The other user''s app unregisters it at sign-out; a service caller may move it.';
+  end if;
   delete from badges.push_tokens t
   where t.user_id = p_user_id
     and t.token not in (select k.token from badges.push_tokens k where k.user_id = p_user_id
@@ -374,15 +283,16 @@ begin
     'token_count', (select count(*) from badges.push_tokens t where t.user_id = p_user_id));
 end;
 $$;
-revoke execute on function badges.register_push_token(uuid, text, text)
+revoke execute on function badges.register_push_token(uuid, text, text, boolean)
   from public, anon, authenticated;
-grant execute on function badges.register_push_token(uuid, text, text) to service_role;
+grant execute on function badges.register_push_token(uuid, text, text, boolean) to service_role;
 
 /** Forget one of the user's push tokens (sign-out). Returns {removed}. */
 create or replace function badges.unregister_push_token(p_user_id uuid, p_token text)
 returns jsonb
 language sql
 set search_path = ''
+set jit = off
 as $$
   with gone as (
     delete from badges.push_tokens t where t.user_id = p_user_id and t.token = p_token

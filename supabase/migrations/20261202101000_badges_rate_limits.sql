@@ -22,6 +22,7 @@ create or replace function badges.take_rate_token(
 returns double precision
 language plpgsql
 set search_path = ''
+set jit = off
 as $$
 declare
   v_tokens double precision;

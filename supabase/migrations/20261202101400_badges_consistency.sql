@@ -8,8 +8,10 @@
  * Rows breaking each invariant (all zero when consistent):
  *   badge_count     user_stats.badge_count differs from the user's awards
  *   correct_count   user_stats.correct_count differs from the user's correct quiz answers
- *   rarity          a badge's rarity counters differ from its holders, or the user counter from
- *                   badges.users
+ *   rarity          a badge's rarity counters (folded counts plus pending deltas) differ from
+ *                   its holders, or the user counter from badges.users
+ *   board           a board's per-value count (folded plus pending) differs from the users at
+ *                   that value
  *   metric_total    metric_totals.total differs from the total after the user's last event
  *   distinct_count  metric_totals.distinct_count differs from the distinct items tracked
  *   outbox_orphan   an outbox row for a badge the user never held (no award, no revocation)
@@ -37,13 +39,33 @@ as $$
         where coalesce(s.correct_count, 0) <> coalesce(q.n, 0)),
       'rarity', (
         select count(*) from (
-          select c.badge_id, sum(c.holders) as n from badges.rarity_counts c group by c.badge_id
+          select c.badge_id, sum(c.holders) as n
+          from (select x.badge_id, x.holders from badges.rarity_counts x
+                union all
+                select x.badge_id, x.holders from badges.rarity_deltas x) c
+          group by c.badge_id
         ) c
         full join (
           select a.badge_id, count(*) as n from badges.awards a group by a.badge_id
           union all
           select '', count(*) from badges.users
         ) h on h.badge_id = c.badge_id
+        where coalesce(c.n, 0) <> coalesce(h.n, 0)),
+      'board', (
+        select count(*) from (
+          select c.board, c.value, sum(c.users) as n
+          from (select x.board, x.value, x.users from badges.board_counts x
+                union all
+                select x.board, x.value, x.users from badges.board_deltas x) c
+          group by c.board, c.value
+        ) c
+        full join (
+          select 'badge_count' as board, s.badge_count as value, count(*) as n
+          from badges.user_stats s where s.badge_count > 0 group by s.badge_count
+          union all
+          select 'correct_count', s.correct_count, count(*)
+          from badges.user_stats s where s.correct_count > 0 group by s.correct_count
+        ) h on h.board = c.board and h.value = c.value
         where coalesce(c.n, 0) <> coalesce(h.n, 0)),
       'metric_total', (
         select count(*) from badges.metric_totals t

@@ -1,6 +1,7 @@
 /**
  * Daily activity and streaks. A day is a calendar day in the user's own IANA time zone, stored
- * per user, so a streak does not break at UTC midnight for someone in Tokyo.
+ * per user, so a streak does not break at UTC midnight for someone in Tokyo. The actions that
+ * record activity and award the streak badges reached are here too.
  */
 
 /** One row per user and active day; the primary key makes recording a day idempotent. */
@@ -83,6 +84,7 @@ as $$
 $$;
 revoke execute on function badges.next_streak(integer, date, date) from public, anon, authenticated;
 grant execute on function badges.next_streak(integer, date, date) to service_role;
+
 /**
  * The calendar day p_at counts for: the date in the requested zone, but never later than the
  * date in the zone stored before it, nor, within 24 hours of a zone change, in the zone before
@@ -185,7 +187,78 @@ begin
   return v_row;
 end;
 $$;
-
 revoke execute on function badges.touch_activity(uuid, text, timestamptz)
   from public, anon, authenticated;
 grant execute on function badges.touch_activity(uuid, text, timestamptz) to service_role;
+
+/**
+ * Mark today (in the user's time zone) active and award streak badges reached.
+ * p_at backdates the activity for tests and imports; the HTTP function never sends it.
+ */
+create or replace function badges.record_activity(
+  p_user_id uuid, p_timezone text default null, p_at timestamptz default null)
+returns jsonb
+language plpgsql
+set search_path = ''
+set jit = off
+as $$
+declare
+  v_streak badges.streaks;
+  v_awarded text[];
+begin
+  perform badges.lock_user(p_user_id);
+  v_streak := badges.touch_activity(p_user_id, p_timezone, p_at);
+  v_awarded := badges.award_qualifying(p_user_id, array['streak']);
+  return pg_catalog.jsonb_build_object(
+    'current_streak', badges.live_streak(v_streak, coalesce(p_at, now())),
+    'longest_streak', v_streak.longest_streak,
+    'awarded', pg_catalog.to_jsonb(v_awarded));
+end;
+$$;
+revoke execute on function badges.record_activity(uuid, text, timestamptz)
+  from public, anon, authenticated;
+grant execute on function badges.record_activity(uuid, text, timestamptz) to service_role;
+
+/** Award the streak badges a user has reached. Returns {current_streak, longest_streak, awarded}. */
+create or replace function badges.check_streaks(p_user_id uuid)
+returns jsonb
+language plpgsql
+set search_path = ''
+set jit = off
+as $$
+declare
+  v_awarded text[];
+  v_facts record;
+begin
+  perform badges.lock_user(p_user_id);
+  v_awarded := badges.award_qualifying(p_user_id, array['streak']);
+  select * into v_facts from badges.user_facts(p_user_id);
+  return pg_catalog.jsonb_build_object(
+    'current_streak', v_facts.current_streak,
+    'longest_streak', v_facts.longest_streak,
+    'awarded', pg_catalog.to_jsonb(v_awarded));
+end;
+$$;
+revoke execute on function badges.check_streaks(uuid) from public, anon, authenticated;
+grant execute on function badges.check_streaks(uuid) to service_role;
+
+/**
+ * The daily batch for streak badges (v1): award them, and the composites they complete, to every
+ * user who reached them. Returns {users_checked, awarded_count}.
+ */
+create or replace function badges.check_streaks_all()
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_awarded bigint;
+begin
+  select count(*) into v_awarded from badges.award_rules(null, array['streak']);
+  select v_awarded + count(*) into v_awarded from badges.award_composites(null);
+  return pg_catalog.jsonb_build_object(
+    'users_checked', (select count(*) from badges.streaks), 'awarded_count', v_awarded);
+end;
+$$;
+revoke execute on function badges.check_streaks_all() from public, anon, authenticated;
+grant execute on function badges.check_streaks_all() to service_role;

@@ -1,0 +1,208 @@
+/**
+ * The users the service knows, and the counters many writers share.
+ *
+ * badges.lock_user serializes one user's writes and registers the user: every per-user write
+ * function takes it first, so two actions of the same user never deadlock on their rows (and
+ * never block other users).
+ *
+ * Counters that many writers share (rarity: the holders of each badge and the number of users;
+ * the per-value counts that rank the leaderboards) are append-only deltas, folded now and then:
+ * concurrent awards never wait for one counter row. Readers add the pending deltas to the
+ * folded counts.
+ */
+
+/**
+ * Every user the service has written for (registered by badges.lock_user): the denominator of
+ * rarity. feed_opt_out, a preference (badges.preferences), keeps the user's awards out of
+ * everyone's feed. Service-only.
+ */
+create table if not exists badges.users (
+  user_id uuid primary key,
+  first_seen_at timestamptz not null default now(),
+  feed_opt_out boolean not null default false
+);
+alter table badges.users enable row level security;
+grant select, insert, update, delete on badges.users to service_role;
+
+/**
+ * Folded rarity counters: badge_id '' counts users (badges.users), any other id the holders of
+ * that badge. One row per badge, in shard 0 (the counters were once split in 16 shards by user,
+ * badges.shard; the deltas replaced them). A fold never takes a count below 0: a removal's delta
+ * is written only after the award it removes was committed, and with it the delta that counted
+ * it. Service-only: clients read rarity through the functions.
+ */
+create table if not exists badges.rarity_counts (
+  badge_id text not null,
+  shard smallint not null,
+  -- No check (holders >= 0): INSERT … ON CONFLICT checks the proposed row before it finds the
+  -- conflict, so a fold whose deltas sum to -1 (a revoke) would fail on a badge holding 1, and
+  -- with it the award whose statement ran the fold. The consistency report compares the counts.
+  holders bigint not null default 0,
+  primary key (badge_id, shard)
+);
+alter table badges.rarity_counts enable row level security;
+grant select, insert, update, delete on badges.rarity_counts to service_role;
+
+/**
+ * Changes to rarity counters not yet folded into badges.rarity_counts: one row per statement
+ * and badge (badge_id '' counts users). Append-only, no index: writers never wait on each
+ * other. Readers add them to the folded counts. Service-only.
+ */
+create table if not exists badges.rarity_deltas (
+  badge_id text not null,
+  holders bigint not null
+);
+alter table badges.rarity_deltas enable row level security;
+grant select, insert, update, delete on badges.rarity_deltas to service_role;
+
+/**
+ * How many users each board has at each value: rank = 1 + users at greater values; total = the
+ * sum. board is the user_stats counter ('badge_count', 'correct_count'); only values > 0.
+ * Folded from badges.board_deltas. Service-only.
+ */
+create table if not exists badges.board_counts (
+  board text not null,
+  value integer not null,
+  users bigint not null,
+  primary key (board, value)
+);
+alter table badges.board_counts enable row level security;
+grant select, insert, update, delete on badges.board_counts to service_role;
+
+/** Changes to badges.board_counts not yet folded: append-only, like rarity_deltas. */
+create table if not exists badges.board_deltas (
+  board text not null,
+  value integer not null,
+  users bigint not null
+);
+alter table badges.board_deltas enable row level security;
+grant select, insert, update, delete on badges.board_deltas to service_role;
+
+/** The counter shard of a user (of the sharded counters the deltas replaced). */
+create or replace function badges.shard(p_user_id uuid)
+returns smallint
+language sql immutable
+set search_path = ''
+as $$
+  select (pg_catalog.hashtextextended(p_user_id::text, 7) & 15)::smallint
+$$;
+revoke execute on function badges.shard(uuid) from public, anon, authenticated;
+grant execute on function badges.shard(uuid) to service_role;
+
+/**
+ * Serialize one user's writes (every per-user write function takes this lock first) and
+ * register the user for rarity: a delta, not a shared counter.
+ */
+create or replace function badges.lock_user(p_user_id uuid)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(p_user_id::text, 0));
+  insert into badges.users (user_id) values (p_user_id) on conflict do nothing;
+  if found then
+    insert into badges.rarity_deltas (badge_id, holders) values ('', 1);
+  end if;
+end;
+$$;
+revoke execute on function badges.lock_user(uuid) from public, anon, authenticated;
+grant execute on function badges.lock_user(uuid) to service_role;
+
+/**
+ * Move the deltas into the folded counts. Runs now and then after awards (about one in 64
+ * award statements), after the batch functions, and on demand; only one fold at a time (the
+ * others skip). Deltas a concurrent transaction has not committed stay for a later fold.
+ */
+create or replace function badges.fold_counts()
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if not pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended('badges.fold_counts', 0)) then
+    return;
+  end if;
+  with moved as (
+    delete from badges.rarity_deltas returning badge_id, holders
+  )
+  insert into badges.rarity_counts as c (badge_id, shard, holders)
+  select badge_id, 0, sum(holders) from moved group by badge_id order by badge_id
+  on conflict (badge_id, shard) do update set holders = c.holders + excluded.holders;
+
+  with moved as (
+    delete from badges.board_deltas returning board, value, users
+  )
+  insert into badges.board_counts as c (board, value, users)
+  select board, value, sum(users) from moved group by board, value order by board, value
+  on conflict (board, value) do update set users = c.users + excluded.users;
+  delete from badges.board_counts where users = 0;
+end;
+$$;
+revoke execute on function badges.fold_counts() from public, anon, authenticated;
+grant execute on function badges.fold_counts() to service_role;
+
+/**
+ * Recount rarity and the board counts from the rows they count (awards, users, user_stats):
+ * after a bulk load that bypassed the triggers, or to repair what the consistency report flags.
+ * Takes the fold's lock, so no fold interleaves. Returns {rarity, board}: rows written.
+ */
+create or replace function badges.rebuild_counts()
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_rarity bigint;
+  v_board bigint;
+begin
+  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('badges.fold_counts', 0));
+  lock table badges.awards, badges.users, badges.user_stats in share mode;
+  delete from badges.rarity_deltas;
+  delete from badges.rarity_counts;
+  insert into badges.rarity_counts (badge_id, shard, holders)
+  select badge_id, 0, count(*) from badges.awards group by badge_id
+  union all
+  select '', 0, count(*) from badges.users;
+  get diagnostics v_rarity = row_count;
+
+  delete from badges.board_deltas;
+  delete from badges.board_counts;
+  insert into badges.board_counts (board, value, users)
+  select 'badge_count', badge_count, count(*) from badges.user_stats
+  where badge_count > 0 group by badge_count
+  union all
+  select 'correct_count', correct_count, count(*) from badges.user_stats
+  where correct_count > 0 group by correct_count;
+  get diagnostics v_board = row_count;
+  return pg_catalog.jsonb_build_object('rarity', v_rarity, 'board', v_board);
+end;
+$$;
+revoke execute on function badges.rebuild_counts() from public, anon, authenticated;
+grant execute on function badges.rebuild_counts() to service_role;
+
+/**
+ * {earned_count, earned_percent} of every badge: holders (folded counts plus pending deltas),
+ * and their share of all users.
+ */
+create or replace function badges.rarity()
+returns table (badge_id text, rarity jsonb)
+language sql stable
+set search_path = ''
+as $$
+  with counts as (
+    select c.badge_id, sum(c.holders) as holders
+    from (select x.badge_id, x.holders from badges.rarity_counts x
+          union all
+          select x.badge_id, x.holders from badges.rarity_deltas x) c
+    group by c.badge_id
+  ), users as (
+    select coalesce((select holders from counts where counts.badge_id = ''), 0) as n
+  )
+  select d.id, pg_catalog.jsonb_build_object(
+    'earned_count', coalesce(c.holders, 0),
+    'earned_percent', round(100.0 * coalesce(c.holders, 0) / greatest(u.n, c.holders, 1), 1))
+  from badges.definitions d cross join users u left join counts c on c.badge_id = d.id
+$$;
+revoke execute on function badges.rarity() from public, anon, authenticated;
+grant execute on function badges.rarity() to service_role;
