@@ -15,7 +15,7 @@ from pathlib import Path
 import jwt
 import pytest
 
-from badges import cli
+from badges import cli, serve
 from badges.settings import DEV_JWT_SECRET, Settings, SettingsError
 from tests.conftest import PROJECT_DIR
 
@@ -77,24 +77,24 @@ def test_bad_arguments_exit_with_usage(argv, capsys):
 
 
 def test_serve_runs_its_default_workers_and_threads_unless_the_environment_says():
-    defaults = (cli.SERVE_WORKERS, cli.SERVE_THREADS)
+    defaults = (serve.SERVE_WORKERS, serve.SERVE_THREADS)
 
-    assert cli.serve_concurrency({}) == defaults
-    assert cli.serve_concurrency({"WORKERS": "", "THREADS": " "}) == defaults
-    assert cli.serve_concurrency({"WORKERS": "3"}) == (3, cli.SERVE_THREADS)
-    assert cli.serve_concurrency({"WORKERS": "2", "THREADS": "16"}) == (2, 16)
+    assert serve.serve_concurrency({}) == defaults
+    assert serve.serve_concurrency({"WORKERS": "", "THREADS": " "}) == defaults
+    assert serve.serve_concurrency({"WORKERS": "3"}) == (3, serve.SERVE_THREADS)
+    assert serve.serve_concurrency({"WORKERS": "2", "THREADS": "16"}) == (2, 16)
 
 
 @pytest.mark.parametrize("env", [{"WORKERS": "0"}, {"THREADS": "-1"}, {"THREADS": "eight"}])
 def test_serve_refuses_a_count_of_workers_or_threads_that_is_not_one_or_more(env):
     with pytest.raises(SettingsError):
-        cli.serve_concurrency(env)
+        serve.serve_concurrency(env)
 
 
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({}, (str(cli.SERVE_WORKERS), str(cli.SERVE_THREADS))),
+        ({}, (str(serve.SERVE_WORKERS), str(serve.SERVE_THREADS))),
         ({"WORKERS": "2", "THREADS": "3"}, ("2", "3")),
     ],
 )
