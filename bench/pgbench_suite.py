@@ -5,8 +5,10 @@ commit on) against the data set of bench/dataset.py.
                             NOTHING into a table shaped like badges.awards; a repeated award vs
                             a raw no-op insert
   reads (1 client, latency) leaderboards (me + total + a page of 100: top, anonymous, offset
-                            500,000 or half the board, keyset page there, the score board) vs a
-                            bare top-100 index scan of a narrow table holding the same board
+                            500,000 or half the board, keyset page there, the score board),
+                            another user's profile (a page of 20 badges, showcase, level, count)
+                            and a badge's holders (20 of social_sharer's 1M: first, at 500,000)
+                            vs a bare top-100 index scan of a narrow table holding the same board
 
 Pairs alternate (figure, reference, figure, …) for `rounds` rounds; medians over rounds. Where
 pgbench is missing, the figures cannot be taken: the caller says so.
@@ -133,6 +135,33 @@ def write_scripts(users: int, quizzers: int) -> list[tuple[Script, Script]]:
             ),
             ref_scan,
         ),
+        (
+            # Every user holds social_sharer: the most holders a badge can have.
+            Script(
+                "badge_holders(social_sharer, 20)",
+                f"{pick}select badges.badge_holders({USER}, 'social_sharer', 20);\n",
+                1,
+            ),
+            ref_scan,
+        ),
+        (
+            Script(
+                f"badge_holders keyset page at {deep:,}",
+                f"{pick}select badges.badge_holders({USER}, 'social_sharer', 20,"
+                " :held_at::timestamptz, :holder::uuid);\n",
+                1,
+            ),
+            ref_scan,
+        ),
+        (
+            # Another user's public profile, the first page of 20 badges (a user holds 1 to 31).
+            Script(
+                "profile(user, 20)",
+                f"{pick}select badges.profile(md5('v' || :i)::uuid, {USER}, 20, null, null);\n",
+                1,
+            ),
+            ref_scan,
+        ),
     ]
 
 
@@ -200,3 +229,19 @@ def keyset_variables(url: str, users: int) -> dict[str, str]:
     if key is None:
         raise RuntimeError("the board is too short for a keyset page")
     return {"v": str(key["value"]), "at": str(key["at"]), "after": str(key["user_id"])}
+
+
+def holder_variables(url: str, users: int) -> dict[str, str]:
+    """The cursor of the page of social_sharer's holders ending at holder min(500,000,
+    users/2): everyone holds it."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "select earned_at, user_id from badges.awards where badge_id = 'social_sharer'"
+            " order by earned_at desc, user_id desc offset %s limit 1",
+            (min(500_000, users // 2) - 1,),
+        ).fetchone()
+    if row is None:
+        raise RuntimeError("social_sharer has too few holders for a keyset page")
+    return {"held_at": row[0].isoformat(), "holder": str(row[1])}

@@ -134,6 +134,18 @@ end;
 $$;
 
 --
+-- Name: as_of(); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.as_of() RETURNS timestamp with time zone
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select coalesce(nullif(pg_catalog.current_setting('badges.as_of', true), '')::timestamptz,
+                  pg_catalog.now())
+$$;
+
+--
 -- Name: award_badge(uuid, text, boolean); Type: FUNCTION; Schema: badges; Owner: -
 --
 
@@ -275,11 +287,13 @@ CREATE FUNCTION badges.award_qualifying(p_user_id uuid, p_rules text[], p_at tim
     AS $$
 declare
   v_awarded text[];
+  v_previous text := badges.set_as_of(p_at);
 begin
   select coalesce(pg_catalog.array_agg(a.badge_id), '{}') into v_awarded
   from badges.award_rules(p_user_id, p_rules, null, p_at) a;
   select v_awarded || coalesce(pg_catalog.array_agg(a.badge_id), '{}') into v_awarded
   from badges.award_composites(p_user_id, null, p_at) a;
+  perform pg_catalog.set_config('badges.as_of', v_previous, true);
   return array(select pg_catalog.unnest(v_awarded) order by 1);
 end;
 $$;
@@ -292,17 +306,19 @@ CREATE FUNCTION badges.award_rules(p_user_id uuid, p_rules text[], p_badge_id te
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
+declare
+  v_at timestamptz := coalesce(p_at, badges.as_of());
 begin
   if p_user_id is not null and p_badge_id is null and not p_backdate then
     return query
     insert into badges.awards as a (user_id, badge_id, earned_at)
-    select q.user_id, q.badge_id, coalesce(p_at, now())
+    select q.user_id, q.badge_id, v_at
     from badges.qualified q
     join badges.definitions d on d.id = q.badge_id
     where q.user_id = p_user_id
       and d.rule = any (p_rules) and d.enabled
-      and (d.starts_at is null or d.starts_at <= coalesce(p_at, now()))
-      and (d.ends_at is null or coalesce(p_at, now()) < d.ends_at)
+      and (d.starts_at is null or d.starts_at <= v_at)
+      and (d.ends_at is null or v_at < d.ends_at)
       and not exists (select 1 from badges.awards x
                       where x.user_id = p_user_id and x.badge_id = q.badge_id)
       and not exists (select 1 from badges.revocations r
@@ -316,11 +332,11 @@ begin
   return query
   insert into badges.awards as a (user_id, badge_id, earned_at)
   select q.user_id, q.badge_id,
-         coalesce(p_at, case when r.reached is not null then greatest(r.reached, d.starts_at) end, now())
+         coalesce(p_at, case when r.reached is not null then greatest(r.reached, d.starts_at) end, v_at)
   from badges.qualified q
   join badges.definitions d on d.id = q.badge_id
   cross join lateral (
-    select case when p_backdate then
+    select case when p_backdate and d.within_days is null then
       case d.rule
         when 'metric' then (
           select e.occurred_at from badges.metric_events e
@@ -334,8 +350,8 @@ begin
   where (p_user_id is null or q.user_id = p_user_id)
     and (p_badge_id is null or d.id = p_badge_id)
     and d.rule = any (p_rules) and d.enabled
-    and (d.starts_at is null or d.starts_at <= coalesce(p_at, now()))
-    and (d.ends_at is null or coalesce(p_at, now()) < d.ends_at)
+    and (d.starts_at is null or d.starts_at <= v_at)
+    and (d.ends_at is null or v_at < d.ends_at)
     and not exists (select 1 from badges.awards x
                     where x.user_id = q.user_id and x.badge_id = q.badge_id)
     and not exists (select 1 from badges.revocations r
@@ -374,18 +390,25 @@ CREATE TABLE badges.definitions (
     wire jsonb,
     event_badge jsonb,
     earned_text text,
+    within_days integer,
     CONSTRAINT auto_revoke_is_automatic CHECK (((NOT auto_revoke) OR (rule <> ALL (ARRAY['client'::text, 'manual'::text, 'shared'::text])))),
     CONSTRAINT definitions_description_key_check CHECK (((length(description_key) >= 1) AND (length(description_key) <= 200))),
     CONSTRAINT definitions_id_check CHECK ((id ~ '^[A-Za-z0-9_.:-]{1,64}$'::text)),
     CONSTRAINT definitions_label_key_check CHECK (((length(label_key) >= 1) AND (length(label_key) <= 200))),
     CONSTRAINT definitions_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
-    CONSTRAINT definitions_rule_check CHECK ((rule = ANY (ARRAY['streak'::text, 'quiz_distinct'::text, 'quiz_all'::text, 'metric'::text, 'distinct'::text, 'all_of'::text, 'client'::text, 'manual'::text, 'shared'::text]))),
+    CONSTRAINT definitions_rule_check CHECK ((rule = ANY (ARRAY['streak'::text, 'quiz_distinct'::text, 'quiz_all'::text, 'metric'::text, 'distinct'::text, 'all_of'::text, 'client'::text, 'manual'::text, 'shared'::text, 'active_days'::text]))),
     CONSTRAINT definitions_threshold_check CHECK (((threshold IS NULL) OR (threshold > 0))),
     CONSTRAINT definitions_tier_check CHECK ((tier = ANY (ARRAY['bronze'::text, 'silver'::text, 'gold'::text, 'diamond'::text]))),
     CONSTRAINT metric_matches_rule CHECK (((rule = ANY (ARRAY['metric'::text, 'distinct'::text])) = (metric IS NOT NULL))),
     CONSTRAINT requires_matches_rule CHECK (((rule = 'all_of'::text) = (cardinality(requires) > 0))),
-    CONSTRAINT threshold_matches_rule CHECK (((rule = ANY (ARRAY['streak'::text, 'quiz_distinct'::text, 'metric'::text, 'distinct'::text])) = (threshold IS NOT NULL))),
-    CONSTRAINT window_is_ordered CHECK ((starts_at < ends_at))
+    CONSTRAINT threshold_matches_rule CHECK (((rule = ANY (ARRAY['streak'::text, 'quiz_distinct'::text, 'metric'::text, 'distinct'::text, 'active_days'::text])) = (threshold IS NOT NULL))),
+    CONSTRAINT window_is_ordered CHECK ((starts_at < ends_at)),
+    CONSTRAINT windowed_is_auto_revoke CHECK (((within_days IS NULL) OR auto_revoke)),
+    CONSTRAINT within_days_matches_rule CHECK (
+CASE
+    WHEN (within_days IS NULL) THEN (rule <> 'active_days'::text)
+    ELSE (((within_days >= 1) AND (within_days <= 366)) AND (rule = ANY (ARRAY['metric'::text, 'distinct'::text, 'active_days'::text])) AND ((rule <> 'active_days'::text) OR (threshold <= within_days)))
+END)
 );
 
 --
@@ -413,6 +436,58 @@ CREATE FUNCTION badges.backoff_seconds(p_attempt integer, p_base double precisio
 $$;
 
 --
+-- Name: badge_holders(uuid, text, integer, timestamp with time zone, uuid); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.badge_holders(p_user_id uuid, p_badge_id text, p_limit integer, p_after_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_after_user uuid DEFAULT NULL::uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    SET jit TO 'off'
+    AS $$
+declare
+  -- Without a cursor, a key after every holder: the page keeps one form whose index condition
+  -- is the key (an "is null or" would turn it into a filter over the badge's whole range).
+  v_after_at timestamptz := coalesce(p_after_at, 'infinity');
+  v_after_user uuid := coalesce(p_after_user, 'ffffffff-ffff-ffff-ffff-ffffffffffff');
+  v_answer jsonb;
+begin
+  if not exists (
+    select from badges.definitions d
+    where d.id = p_badge_id and d.enabled
+      and (not d.hidden or exists (select from badges.awards a
+                                   where a.user_id = p_user_id and a.badge_id = d.id))) then
+    raise exception using errcode = 'BD001', message = 'unknown badge',
+      detail = pg_catalog.format('No visible badge has the id %L.', p_badge_id);
+  end if;
+
+  with page as (
+    select a.user_id, a.earned_at
+    from badges.awards a
+    where a.badge_id = p_badge_id
+      and (a.earned_at, a.user_id) < (v_after_at, v_after_user)
+      -- A look-up by key per holder read (a subquery, not a join): the plan stays the index
+      -- range scan whatever the statistics say.
+      and coalesce((select u.profile_public from badges.users u where u.user_id = a.user_id),
+                   true)
+    order by a.earned_at desc, a.user_id desc
+    limit p_limit + 1  -- one more than asked: whether a next page exists
+  ), shown as (
+    select * from page order by earned_at desc, user_id desc limit p_limit
+  )
+  select pg_catalog.jsonb_build_object(
+    'entries', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+      'user_id', s.user_id, 'earned_at', s.earned_at)
+      order by s.earned_at desc, s.user_id desc), '[]'::jsonb),
+    'next_after', case when (select count(*) from page) > p_limit then (
+      select pg_catalog.jsonb_build_object('earned_at', l.earned_at, 'user_id', l.user_id)
+      from shown l order by l.earned_at, l.user_id limit 1) end)
+  into v_answer
+  from shown s;
+  return v_answer;
+end;
+$$;
+
+--
 -- Name: badge_json(badges.definitions); Type: FUNCTION; Schema: badges; Owner: -
 --
 
@@ -437,21 +512,44 @@ CREATE FUNCTION badges.badge_progress(p_user_id uuid) RETURNS TABLE(def badges.d
     SET search_path TO ''
     AS $$
   with facts as materialized (
-    select * from badges.user_facts(p_user_id)
+    select f.*, n.at,
+      badges.activity_day(n.at, s.timezone, s.timezone, s.previous_timezone,
+                          s.timezone_changed_at) as today
+    from badges.user_facts(p_user_id) f
+    cross join (select coalesce(
+      nullif(pg_catalog.current_setting('badges.as_of', true), '')::timestamptz,
+      pg_catalog.now()) as at) n
+    left join badges.streaks s on s.user_id = p_user_id
   ), goals as (
     select d,
       (select a.earned_at from badges.awards a
        where a.user_id = p_user_id and a.badge_id = d.id) as earned_at,
-      case d.rule
-        when 'streak' then f.current_streak
-        when 'quiz_distinct' then f.correct_providers
-        when 'quiz_all' then f.correct_providers
-        when 'metric' then coalesce((select t.total from badges.metric_totals t
-                                     where t.user_id = p_user_id and t.metric = d.metric), 0)
-        when 'distinct' then coalesce((select t.distinct_count from badges.metric_totals t
+      case
+        when d.within_days is not null and d.rule = 'metric' then greatest(coalesce(
+          (select sum(e.amount) from badges.metric_events e
+           where e.user_id = p_user_id and e.metric = d.metric
+             and e.occurred_at > f.at - d.within_days * interval '24 hours'
+             and e.occurred_at <= f.at), 0), 0)
+        when d.within_days is not null and d.rule = 'distinct' then
+          (select count(distinct e.item) from badges.metric_events e
+           where e.user_id = p_user_id and e.metric = d.metric
+             and e.occurred_at > f.at - d.within_days * interval '24 hours'
+             and e.occurred_at <= f.at)
+        when d.rule = 'active_days' then
+          (select count(*) from badges.activity_days a
+           where a.user_id = p_user_id and a.day > f.today - d.within_days
+             and a.day <= f.today)
+        else case d.rule
+          when 'streak' then f.current_streak
+          when 'quiz_distinct' then f.correct_providers
+          when 'quiz_all' then f.correct_providers
+          when 'metric' then coalesce((select t.total from badges.metric_totals t
                                        where t.user_id = p_user_id and t.metric = d.metric), 0)
-        when 'all_of' then (select count(*) from badges.awards b
-                            where b.user_id = p_user_id and b.badge_id = any (d.requires))
+          when 'distinct' then coalesce((select t.distinct_count from badges.metric_totals t
+                                         where t.user_id = p_user_id and t.metric = d.metric), 0)
+          when 'all_of' then (select count(*) from badges.awards b
+                              where b.user_id = p_user_id and b.badge_id = any (d.requires))
+        end
       end as current,
       case d.rule
         when 'quiz_all' then nullif(f.total_providers, 0)
@@ -459,21 +557,26 @@ CREATE FUNCTION badges.badge_progress(p_user_id uuid) RETURNS TABLE(def badges.d
         else d.threshold
       end as target,
       case when d.metric is not null then coalesce(nullif(m.unit, ''), m.name)
-        when d.rule = 'streak' then 'days' when d.rule = 'all_of' then 'badges'
+        when d.rule in ('streak', 'active_days') then 'days' when d.rule = 'all_of' then 'badges'
         else 'providers' end as unit,
       case when d.metric is not null
         then coalesce(nullif(m.unit_one, ''), nullif(m.unit, ''), m.name)
-        when d.rule = 'streak' then 'day' when d.rule = 'all_of' then 'badge'
+        when d.rule in ('streak', 'active_days') then 'day' when d.rule = 'all_of' then 'badge'
         else 'provider' end as unit_one
     from badges.definitions d
     cross join facts f
     left join badges.metrics m on m.id = d.metric
+  ), held as (
+    select d, case when (d).within_days is null or current >= target then earned_at end
+             as earned_at,
+           current, target, unit, unit_one
+    from goals
   )
   select d, earned_at,
          case when target is null then null
               when earned_at is not null then target else least(current, target) end,
          target, unit, unit_one
-  from goals
+  from held
 $$;
 
 --
@@ -484,7 +587,7 @@ CREATE FUNCTION badges.base_rules() RETURNS text[]
     LANGUAGE sql IMMUTABLE
     SET search_path TO ''
     AS $$
-  select array['metric', 'distinct', 'streak', 'quiz_distinct', 'quiz_all']
+  select array['metric', 'distinct', 'streak', 'quiz_distinct', 'quiz_all', 'active_days']
 $$;
 
 --
@@ -618,10 +721,10 @@ end;
 $$;
 
 --
--- Name: check_badges_all(text, boolean, boolean); Type: FUNCTION; Schema: badges; Owner: -
+-- Name: check_badges_all(text, boolean, boolean, timestamp with time zone); Type: FUNCTION; Schema: badges; Owner: -
 --
 
-CREATE FUNCTION badges.check_badges_all(p_badge_id text DEFAULT NULL::text, p_notify boolean DEFAULT false, p_revoke boolean DEFAULT true) RETURNS jsonb
+CREATE FUNCTION badges.check_badges_all(p_badge_id text DEFAULT NULL::text, p_notify boolean DEFAULT false, p_revoke boolean DEFAULT true, p_at timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -629,6 +732,7 @@ declare
   v_def badges.definitions;
   v_awarded bigint;
   v_revoked integer := 0;
+  v_previous text := badges.set_as_of(p_at);
 begin
   if p_badge_id is not null then
     v_def := badges.definition(p_badge_id);
@@ -649,6 +753,7 @@ begin
     v_revoked := badges.revoke_lapsed(null);
   end if;
   perform pg_catalog.set_config('badges.silent', '', true);
+  perform pg_catalog.set_config('badges.as_of', v_previous, true);
   return pg_catalog.jsonb_build_object('awarded_count', v_awarded, 'revoked_count', v_revoked);
 end;
 $$;
@@ -1021,6 +1126,33 @@ end;
 $$;
 
 --
+-- Name: current_level(uuid); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.current_level(p_user_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    SET jit TO 'off'
+    AS $$
+declare
+  v_current badges.levels := badges.reached_level(p_user_id);
+  v_next badges.levels;
+begin
+  select l.* into v_next from badges.levels l
+  where l.enabled
+    and (v_current.id is null or (l.sort_order, l.id) > (v_current.sort_order, v_current.id))
+  order by l.sort_order, l.id
+  limit 1;
+  return pg_catalog.jsonb_build_object(
+    'current', case when v_current.id is not null then pg_catalog.jsonb_build_object(
+      'id', v_current.id, 'name', v_current.name, 'description', v_current.description) end,
+    'next', case when v_next.id is not null then pg_catalog.jsonb_build_object(
+      'id', v_next.id, 'name', v_next.name, 'description', v_next.description,
+      'steps', badges.level_status(p_user_id, v_next.id) -> 'steps') end);
+end;
+$$;
+
+--
 -- Name: declared_metric(text, text); Type: FUNCTION; Schema: badges; Owner: -
 --
 
@@ -1231,6 +1363,38 @@ begin
   select board, value, sum(users) from moved group by board, value order by board, value
   on conflict (board, value) do update set users = c.users + excluded.users;
   delete from badges.board_counts where users = 0;
+end;
+$$;
+
+--
+-- Name: get_badge(uuid, text); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.get_badge(p_user_id uuid, p_badge_id text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    SET jit TO 'off'
+    AS $$
+declare
+  v_answer jsonb;
+begin
+  select pg_catalog.jsonb_build_object(
+    'badge', (p.def).wire || pg_catalog.jsonb_build_object('rarity', r.rarity),
+    'me', case when p_user_id is not null then pg_catalog.jsonb_build_object(
+      'earned', p.earned_at is not null,
+      'earned_at', p.earned_at,
+      'progress', case when p.target is not null then pg_catalog.jsonb_build_object(
+        'current', p.current, 'target', p.target) end) end)
+  into v_answer
+  from badges.badge_progress(p_user_id) p
+  join badges.rarity() r on r.badge_id = (p.def).id
+  where (p.def).id = p_badge_id
+    and (((p.def).enabled and not (p.def).hidden) or p.earned_at is not null);
+  if v_answer is null then
+    raise exception using errcode = 'BD001', message = 'unknown badge',
+      detail = pg_catalog.format('No visible badge has the id %L.', p_badge_id);
+  end if;
+  return v_answer;
 end;
 $$;
 
@@ -1570,22 +1734,94 @@ CREATE FUNCTION badges.ping() RETURNS boolean
 $$;
 
 --
--- Name: preferences(uuid, boolean); Type: FUNCTION; Schema: badges; Owner: -
+-- Name: preferences(uuid, boolean, boolean); Type: FUNCTION; Schema: badges; Owner: -
 --
 
-CREATE FUNCTION badges.preferences(p_user_id uuid, p_feed_opt_out boolean) RETURNS jsonb
+CREATE FUNCTION badges.preferences(p_user_id uuid, p_feed_opt_out boolean, p_profile_public boolean) RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path TO ''
     SET jit TO 'off'
     AS $$
 begin
-  if p_feed_opt_out is not null then
+  if p_feed_opt_out is not null or p_profile_public is not null then
     perform badges.lock_user(p_user_id);
-    update badges.users u set feed_opt_out = p_feed_opt_out where u.user_id = p_user_id;
+    update badges.users u
+    set feed_opt_out = coalesce(p_feed_opt_out, u.feed_opt_out),
+        profile_public = coalesce(p_profile_public, u.profile_public)
+    where u.user_id = p_user_id;
   end if;
-  return pg_catalog.jsonb_build_object('feed_opt_out', coalesce(
-    (select u.feed_opt_out from badges.users u where u.user_id = p_user_id), false));
+  -- A user never written for has the defaults (and no row: reading registers nobody).
+  return (select pg_catalog.jsonb_build_object(
+                   'feed_opt_out', coalesce(u.feed_opt_out, false),
+                   'profile_public', coalesce(u.profile_public, true))
+          from (select) one left join badges.users u on u.user_id = p_user_id);
 end;
+$$;
+
+--
+-- Name: profile(uuid, uuid, integer, timestamp with time zone, text); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.profile(p_viewer uuid, p_user_id uuid, p_limit integer, p_before_at timestamp with time zone, p_before_badge text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    SET jit TO 'off'
+    AS $$
+declare
+  v_own boolean := coalesce(p_viewer = p_user_id, false);
+  v_public boolean;
+  v_level badges.levels;
+  v_page jsonb;
+  v_more boolean;
+begin
+  select u.profile_public into v_public from badges.users u where u.user_id = p_user_id;
+  if not v_own and (v_public is null or (p_viewer is not null and not v_public)) then
+    raise exception using errcode = 'BD011', message = 'unknown user',
+      detail = pg_catalog.format('No user with a public profile has the id %s.', p_user_id);
+  end if;
+  v_level := badges.reached_level(p_user_id);
+
+  with page as (
+    select d, a.badge_id, a.earned_at
+    from badges.awards a
+    join badges.definitions d on d.id = a.badge_id
+    where a.user_id = p_user_id and (v_own or not d.hidden)
+      and (p_before_at is null or (a.earned_at, a.badge_id) < (p_before_at, p_before_badge))
+    order by a.earned_at desc, a.badge_id desc
+    limit p_limit + 1  -- one more than asked: whether a next page exists
+  ), shown as (
+    select * from page order by earned_at desc, badge_id desc limit p_limit
+  )
+  select coalesce(pg_catalog.jsonb_agg(badges.profile_badge(s.d, s.earned_at)
+                                       order by s.earned_at desc, s.badge_id desc), '[]'),
+         (select count(*) from page) > p_limit
+  into v_page, v_more
+  from shown s;
+
+  return pg_catalog.jsonb_build_object(
+    'user_id', p_user_id,
+    'badge_count', coalesce((select s.badge_count from badges.user_stats s
+                             where s.user_id = p_user_id), 0),
+    'level', case when v_level.id is not null then
+      pg_catalog.jsonb_build_object('id', v_level.id, 'name', v_level.name) end,
+    'showcase', badges.showcase_of(p_user_id, v_own),
+    'badges', v_page,
+    'more', v_more);
+end;
+$$;
+
+--
+-- Name: profile_badge(badges.definitions, timestamp with time zone); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.profile_badge(d badges.definitions, p_earned_at timestamp with time zone) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select pg_catalog.jsonb_build_object(
+    'badge', pg_catalog.jsonb_build_object(
+      'id', d.id, 'name', d.name, 'icon', d.icon, 'tier', d.tier, 'category', d.category),
+    'earned_at', p_earned_at)
 $$;
 
 --
@@ -1621,6 +1857,40 @@ CREATE FUNCTION badges.rarity() RETURNS TABLE(badge_id text, rarity jsonb)
     'earned_count', coalesce(c.holders, 0),
     'earned_percent', round(100.0 * coalesce(c.holders, 0) / greatest(u.n, c.holders, 1), 1))
   from badges.definitions d cross join users u left join counts c on c.badge_id = d.id
+$$;
+
+--
+-- Name: levels; Type: TABLE; Schema: badges; Owner: -
+--
+
+CREATE TABLE badges.levels (
+    id text NOT NULL,
+    name text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    sort_order integer DEFAULT 0 NOT NULL,
+    enabled boolean DEFAULT true NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT levels_id_check CHECK ((id ~ '^[A-Za-z0-9_.:-]{1,64}$'::text)),
+    CONSTRAINT levels_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200)))
+);
+
+--
+-- Name: reached_level(uuid); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.reached_level(p_user_id uuid) RETURNS badges.levels
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select l.* from badges.levels l
+  where l.enabled
+    and not exists (
+      select from badges.level_requirements r
+      where r.level_id = l.id
+        and coalesce((select t.total from badges.metric_totals t
+                      where t.user_id = p_user_id and t.metric = r.metric), 0) < r.required)
+  order by l.sort_order desc, l.id desc
+  limit 1
 $$;
 
 --
@@ -1673,7 +1943,7 @@ declare
 begin
   perform badges.lock_user(p_user_id);
   v_streak := badges.touch_activity(p_user_id, p_timezone, p_at);
-  v_awarded := badges.award_qualifying(p_user_id, array['streak']);
+  v_awarded := badges.award_qualifying(p_user_id, array['streak', 'active_days'], p_at);
   return pg_catalog.jsonb_build_object(
     'current_streak', badges.live_streak(v_streak, coalesce(p_at, now())),
     'longest_streak', v_streak.longest_streak,
@@ -1698,7 +1968,8 @@ begin
   perform badges.lock_user(p_user_id);
   v_newly := badges.score_attempt(p_user_id, p_provider_id, p_quiz_correct);
   perform badges.touch_activity(p_user_id, null, null);
-  v_awarded := badges.award_qualifying(p_user_id, array['streak', 'quiz_distinct', 'quiz_all']);
+  v_awarded := badges.award_qualifying(
+    p_user_id, array['streak', 'quiz_distinct', 'quiz_all', 'active_days']);
   if v_newly then
     perform badges.count_correct(p_user_id);
   end if;
@@ -2046,6 +2317,86 @@ end;
 $$;
 
 --
+-- Name: set_as_of(timestamp with time zone); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.set_as_of(p_at timestamp with time zone) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_previous text := coalesce(pg_catalog.current_setting('badges.as_of', true), '');
+begin
+  if p_at is not null then
+    perform pg_catalog.set_config(
+      'badges.as_of',
+      pg_catalog.to_char(p_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), true);
+  end if;
+  return v_previous;
+end;
+$$;
+
+--
+-- Name: set_showcase(uuid, jsonb); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.set_showcase(p_user_id uuid, p_badge_ids jsonb) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    SET jit TO 'off'
+    AS $_$
+declare
+  v_ids text[];
+  v_held integer;
+  v_id text;
+begin
+  if pg_catalog.jsonb_typeof(p_badge_ids) is distinct from 'array'
+     or pg_catalog.jsonb_path_exists(p_badge_ids, 'strict $[*] ? (@.type() != "string")') then
+    raise exception using errcode = 'BD004', message = 'invalid showcase',
+      detail = 'badge_ids must be an array of badge ids.';
+  end if;
+  v_ids := array(select e.id from pg_catalog.jsonb_array_elements_text(p_badge_ids)
+                 with ordinality e (id, n) order by e.n);
+  if pg_catalog.cardinality(v_ids) > 5 then
+    raise exception using errcode = 'BD004', message = 'showcase too long',
+      detail = pg_catalog.format('At most 5 badges can be pinned, not %s.',
+                                 pg_catalog.cardinality(v_ids));
+  end if;
+  if pg_catalog.cardinality(v_ids)
+     <> (select count(distinct u.id) from pg_catalog.unnest(v_ids) u (id)) then
+    raise exception using errcode = 'BD004', message = 'badge pinned twice',
+      detail = 'Each badge can be pinned once.';
+  end if;
+  select u.id into v_id from pg_catalog.unnest(v_ids) with ordinality u (id, n)
+  where not exists (select from badges.definitions d where d.id = u.id)
+  order by u.n limit 1;
+  if found then
+    raise exception using errcode = 'BD001', message = 'unknown badge',
+      detail = pg_catalog.format('No badge has the id %L.', v_id);
+  end if;
+
+  perform badges.lock_user(p_user_id);
+  select count(*) into v_held from (
+    select from badges.awards a
+    where a.user_id = p_user_id and a.badge_id = any (v_ids)
+    for key share) held;
+  if v_held < pg_catalog.cardinality(v_ids) then
+    select u.id into v_id from pg_catalog.unnest(v_ids) with ordinality u (id, n)
+    where not exists (select from badges.awards a
+                      where a.user_id = p_user_id and a.badge_id = u.id)
+    order by u.n limit 1;
+    raise exception using errcode = 'BD012', message = 'badge not earned',
+      detail = pg_catalog.format('Only earned badges can be pinned, and %L is not one.', v_id);
+  end if;
+
+  delete from badges.showcases s where s.user_id = p_user_id;
+  insert into badges.showcases (user_id, badge_id, slot)
+  select p_user_id, u.id, u.n from pg_catalog.unnest(v_ids) with ordinality u (id, n);
+  return pg_catalog.jsonb_build_object('showcase', badges.showcase_of(p_user_id, true));
+end;
+$_$;
+
+--
 -- Name: shard(uuid); Type: FUNCTION; Schema: badges; Owner: -
 --
 
@@ -2054,6 +2405,22 @@ CREATE FUNCTION badges.shard(p_user_id uuid) RETURNS smallint
     SET search_path TO ''
     AS $$
   select (pg_catalog.hashtextextended(p_user_id::text, 7) & 15)::smallint
+$$;
+
+--
+-- Name: showcase_of(uuid, boolean); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.showcase_of(p_user_id uuid, p_hidden boolean) RETURNS jsonb
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select coalesce(pg_catalog.jsonb_agg(badges.profile_badge(d, a.earned_at) order by s.slot),
+                  '[]')
+  from badges.showcases s
+  join badges.awards a on a.user_id = s.user_id and a.badge_id = s.badge_id
+  join badges.definitions d on d.id = s.badge_id
+  where s.user_id = p_user_id and (p_hidden or not d.hidden)
 $$;
 
 --
@@ -2083,16 +2450,19 @@ begin
       id text, name text, description text, icon text, category text, tier text,
       rule text, threshold integer, metric text, requires text[], hidden boolean,
       sort_order integer, auto_revoke boolean, enabled boolean, starts_at timestamptz,
-      ends_at timestamptz, label_key text, description_key text, notify boolean)
+      ends_at timestamptz, label_key text, description_key text, notify boolean,
+      within_days integer)
   ), upserted as (
     insert into badges.definitions as d
       (id, name, description, icon, category, tier, rule, threshold, metric, requires, hidden,
-       sort_order, auto_revoke, enabled, starts_at, ends_at, label_key, description_key, notify)
+       sort_order, auto_revoke, enabled, starts_at, ends_at, label_key, description_key, notify,
+       within_days)
     select id, name, coalesce(description, ''), coalesce(icon, ''), coalesce(category, 'general'),
            coalesce(tier, 'bronze'), rule, threshold, metric, coalesce(requires, '{}'),
-           coalesce(hidden, false), coalesce(sort_order, 0), coalesce(auto_revoke, false),
+           coalesce(hidden, false), coalesce(sort_order, 0),
+           coalesce(auto_revoke, false) or within_days is not null,
            coalesce(enabled, true), starts_at, ends_at, label_key, description_key,
-           coalesce(notify, true)
+           coalesce(notify, true), within_days
     from incoming
     on conflict (id) do update set
       name = excluded.name, description = excluded.description, icon = excluded.icon,
@@ -2102,15 +2472,15 @@ begin
       auto_revoke = excluded.auto_revoke, enabled = excluded.enabled,
       starts_at = excluded.starts_at, ends_at = excluded.ends_at,
       label_key = excluded.label_key, description_key = excluded.description_key,
-      notify = excluded.notify, updated_at = now()
+      notify = excluded.notify, within_days = excluded.within_days, updated_at = now()
     where (d.name, d.description, d.icon, d.category, d.tier, d.rule, d.threshold, d.metric,
            d.requires, d.hidden, d.sort_order, d.auto_revoke, d.enabled, d.starts_at, d.ends_at,
-           d.label_key, d.description_key, d.notify)
+           d.label_key, d.description_key, d.notify, d.within_days)
       is distinct from (excluded.name, excluded.description, excluded.icon, excluded.category,
            excluded.tier, excluded.rule, excluded.threshold, excluded.metric, excluded.requires,
            excluded.hidden, excluded.sort_order, excluded.auto_revoke, excluded.enabled,
            excluded.starts_at, excluded.ends_at, excluded.label_key, excluded.description_key,
-           excluded.notify)
+           excluded.notify, excluded.within_days)
     returning 1
   )
   select v_changed + count(*) into v_changed from upserted;
@@ -2652,21 +3022,6 @@ CREATE TABLE badges.level_requirements (
 );
 
 --
--- Name: levels; Type: TABLE; Schema: badges; Owner: -
---
-
-CREATE TABLE badges.levels (
-    id text NOT NULL,
-    name text NOT NULL,
-    description text DEFAULT ''::text NOT NULL,
-    sort_order integer DEFAULT 0 NOT NULL,
-    enabled boolean DEFAULT true NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT levels_id_check CHECK ((id ~ '^[A-Za-z0-9_.:-]{1,64}$'::text)),
-    CONSTRAINT levels_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200)))
-);
-
---
 -- Name: metric_events; Type: TABLE; Schema: badges; Owner: -
 --
 
@@ -2837,7 +3192,7 @@ CREATE VIEW badges.qualified WITH (security_invoker='true') AS
  SELECT t.user_id,
     d.id AS badge_id
    FROM (badges.metric_totals t
-     JOIN badges.definitions d ON (((d.rule = ANY (ARRAY['metric'::text, 'distinct'::text])) AND (d.metric = t.metric) AND (
+     JOIN badges.definitions d ON (((d.rule = ANY (ARRAY['metric'::text, 'distinct'::text])) AND (d.within_days IS NULL) AND (d.metric = t.metric) AND (
         CASE d.rule
             WHEN 'metric'::text THEN t.total
             ELSE (t.distinct_count)::bigint
@@ -2858,7 +3213,31 @@ UNION ALL
           GROUP BY q_1.user_id) q
      JOIN badges.definitions d ON ((((d.rule = 'quiz_distinct'::text) AND (q.correct >= d.threshold)) OR ((d.rule = 'quiz_all'::text) AND (q.correct >= ( SELECT count(*) AS count
            FROM badges.quiz_providers p
-          WHERE p.active))))));
+          WHERE p.active))))))
+UNION ALL
+ SELECT t.user_id,
+    d.id AS badge_id
+   FROM (((badges.metric_totals t
+     JOIN badges.definitions d ON (((d.rule = ANY (ARRAY['metric'::text, 'distinct'::text])) AND (d.within_days IS NOT NULL) AND (d.metric = t.metric))))
+     CROSS JOIN LATERAL ( SELECT COALESCE((NULLIF(current_setting('badges.as_of'::text, true), ''::text))::timestamp with time zone, now()) AS at) n)
+     CROSS JOIN LATERAL ( SELECT COALESCE(sum(e.amount), (0)::bigint) AS total,
+            count(DISTINCT e.item) AS items
+           FROM badges.metric_events e
+          WHERE ((e.user_id = t.user_id) AND (e.metric = t.metric) AND (e.occurred_at > (n.at - ((d.within_days)::double precision * '24:00:00'::interval))) AND (e.occurred_at <= n.at))) w)
+  WHERE (
+        CASE d.rule
+            WHEN 'metric'::text THEN w.total
+            ELSE w.items
+        END >= d.threshold)
+UNION ALL
+ SELECT s.user_id,
+    d.id AS badge_id
+   FROM ((badges.streaks s
+     JOIN badges.definitions d ON ((d.rule = 'active_days'::text)))
+     CROSS JOIN LATERAL ( SELECT badges.activity_day(COALESCE((NULLIF(current_setting('badges.as_of'::text, true), ''::text))::timestamp with time zone, now()), s.timezone, s.timezone, s.previous_timezone, s.timezone_changed_at) AS today) n)
+  WHERE (( SELECT count(*) AS count
+           FROM badges.activity_days a
+          WHERE ((a.user_id = s.user_id) AND (a.day > (n.today - d.within_days)) AND (a.day <= n.today))) >= d.threshold);
 
 --
 -- Name: rarity_counts; Type: TABLE; Schema: badges; Owner: -
@@ -2941,6 +3320,17 @@ CREATE TABLE badges.shares (
 );
 
 --
+-- Name: showcases; Type: TABLE; Schema: badges; Owner: -
+--
+
+CREATE TABLE badges.showcases (
+    user_id uuid NOT NULL,
+    badge_id text NOT NULL,
+    slot smallint NOT NULL,
+    CONSTRAINT showcases_slot_check CHECK (((slot >= 1) AND (slot <= 5)))
+);
+
+--
 -- Name: user_stats; Type: TABLE; Schema: badges; Owner: -
 --
 
@@ -2961,7 +3351,8 @@ CREATE TABLE badges.user_stats (
 CREATE TABLE badges.users (
     user_id uuid NOT NULL,
     first_seen_at timestamp with time zone DEFAULT now() NOT NULL,
-    feed_opt_out boolean DEFAULT false NOT NULL
+    feed_opt_out boolean DEFAULT false NOT NULL,
+    profile_public boolean DEFAULT true NOT NULL
 );
 
 --
@@ -3126,6 +3517,20 @@ ALTER TABLE ONLY badges.shares
     ADD CONSTRAINT shares_user_id_badge_id_key UNIQUE (user_id, badge_id);
 
 --
+-- Name: showcases showcases_pkey; Type: CONSTRAINT; Schema: badges; Owner: -
+--
+
+ALTER TABLE ONLY badges.showcases
+    ADD CONSTRAINT showcases_pkey PRIMARY KEY (user_id, badge_id);
+
+--
+-- Name: showcases showcases_user_id_slot_key; Type: CONSTRAINT; Schema: badges; Owner: -
+--
+
+ALTER TABLE ONLY badges.showcases
+    ADD CONSTRAINT showcases_user_id_slot_key UNIQUE (user_id, slot);
+
+--
 -- Name: streaks streaks_pkey; Type: CONSTRAINT; Schema: badges; Owner: -
 --
 
@@ -3159,10 +3564,22 @@ CREATE INDEX awards_badge_id_idx ON badges.awards USING btree (badge_id);
 CREATE INDEX awards_feed_idx ON badges.awards USING btree (earned_at DESC, user_id DESC, badge_id DESC);
 
 --
+-- Name: awards_holders_idx; Type: INDEX; Schema: badges; Owner: -
+--
+
+CREATE INDEX awards_holders_idx ON badges.awards USING btree (badge_id, earned_at DESC, user_id DESC);
+
+--
 -- Name: definitions_metric_idx; Type: INDEX; Schema: badges; Owner: -
 --
 
 CREATE INDEX definitions_metric_idx ON badges.definitions USING btree (metric) WHERE (metric IS NOT NULL);
+
+--
+-- Name: metric_events_user_metric_at_idx; Type: INDEX; Schema: badges; Owner: -
+--
+
+CREATE INDEX metric_events_user_metric_at_idx ON badges.metric_events USING btree (user_id, metric, occurred_at);
 
 --
 -- Name: metric_events_user_metric_idx; Type: INDEX; Schema: badges; Owner: -
@@ -3345,6 +3762,13 @@ ALTER TABLE ONLY badges.shares
     ADD CONSTRAINT shares_badge_id_fkey FOREIGN KEY (badge_id) REFERENCES badges.definitions(id);
 
 --
+-- Name: showcases showcases_user_id_badge_id_fkey; Type: FK CONSTRAINT; Schema: badges; Owner: -
+--
+
+ALTER TABLE ONLY badges.showcases
+    ADD CONSTRAINT showcases_user_id_badge_id_fkey FOREIGN KEY (user_id, badge_id) REFERENCES badges.awards(user_id, badge_id) ON DELETE CASCADE;
+
+--
 -- Name: quiz_providers Active quiz providers are readable by everyone; Type: POLICY; Schema: badges; Owner: -
 --
 
@@ -3435,6 +3859,12 @@ CREATE POLICY "Requirements of enabled levels are readable by everyone" ON badge
 --
 
 CREATE POLICY "Shares are readable by their owner" ON badges.shares FOR SELECT TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid)));
+
+--
+-- Name: showcases Showcases are readable by their owner; Type: POLICY; Schema: badges; Owner: -
+--
+
+CREATE POLICY "Showcases are readable by their owner" ON badges.showcases FOR SELECT TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid)));
 
 --
 -- Name: streaks Streaks are readable by their owner; Type: POLICY; Schema: badges; Owner: -
@@ -3575,6 +4005,12 @@ ALTER TABLE badges.share_opens ENABLE ROW LEVEL SECURITY;
 ALTER TABLE badges.shares ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: showcases; Type: ROW SECURITY; Schema: badges; Owner: -
+--
+
+ALTER TABLE badges.showcases ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: streaks; Type: ROW SECURITY; Schema: badges; Owner: -
 --
 
@@ -3618,6 +4054,13 @@ REVOKE ALL ON FUNCTION badges.after_awards_delete() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION badges.after_awards_insert() FROM PUBLIC;
+
+--
+-- Name: FUNCTION as_of(); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.as_of() FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.as_of() TO service_role;
 
 --
 -- Name: FUNCTION award_badge(p_user_id uuid, p_badge_id text, p_client boolean); Type: ACL; Schema: badges; Owner: -
@@ -3677,6 +4120,13 @@ REVOKE ALL ON FUNCTION badges.backoff_seconds(p_attempt integer, p_base double p
 GRANT ALL ON FUNCTION badges.backoff_seconds(p_attempt integer, p_base double precision, p_cap double precision) TO service_role;
 
 --
+-- Name: FUNCTION badge_holders(p_user_id uuid, p_badge_id text, p_limit integer, p_after_at timestamp with time zone, p_after_user uuid); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.badge_holders(p_user_id uuid, p_badge_id text, p_limit integer, p_after_at timestamp with time zone, p_after_user uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.badge_holders(p_user_id uuid, p_badge_id text, p_limit integer, p_after_at timestamp with time zone, p_after_user uuid) TO service_role;
+
+--
 -- Name: FUNCTION badge_json(d badges.definitions); Type: ACL; Schema: badges; Owner: -
 --
 
@@ -3712,11 +4162,11 @@ REVOKE ALL ON FUNCTION badges.check_badges(p_user_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION badges.check_badges(p_user_id uuid) TO service_role;
 
 --
--- Name: FUNCTION check_badges_all(p_badge_id text, p_notify boolean, p_revoke boolean); Type: ACL; Schema: badges; Owner: -
+-- Name: FUNCTION check_badges_all(p_badge_id text, p_notify boolean, p_revoke boolean, p_at timestamp with time zone); Type: ACL; Schema: badges; Owner: -
 --
 
-REVOKE ALL ON FUNCTION badges.check_badges_all(p_badge_id text, p_notify boolean, p_revoke boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION badges.check_badges_all(p_badge_id text, p_notify boolean, p_revoke boolean) TO service_role;
+REVOKE ALL ON FUNCTION badges.check_badges_all(p_badge_id text, p_notify boolean, p_revoke boolean, p_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.check_badges_all(p_badge_id text, p_notify boolean, p_revoke boolean, p_at timestamp with time zone) TO service_role;
 
 --
 -- Name: FUNCTION check_quiz_master(p_user_id uuid); Type: ACL; Schema: badges; Owner: -
@@ -3796,6 +4246,13 @@ REVOKE ALL ON FUNCTION badges.create_share(p_user_id uuid, p_badge_id text) FROM
 GRANT ALL ON FUNCTION badges.create_share(p_user_id uuid, p_badge_id text) TO service_role;
 
 --
+-- Name: FUNCTION current_level(p_user_id uuid); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.current_level(p_user_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.current_level(p_user_id uuid) TO service_role;
+
+--
 -- Name: FUNCTION declared_metric(p_metric text, p_trigger text); Type: ACL; Schema: badges; Owner: -
 --
 
@@ -3856,6 +4313,13 @@ GRANT ALL ON FUNCTION badges.fires_on_delete(p_table oid, p_trigger text) TO ser
 
 REVOKE ALL ON FUNCTION badges.fold_counts() FROM PUBLIC;
 GRANT ALL ON FUNCTION badges.fold_counts() TO service_role;
+
+--
+-- Name: FUNCTION get_badge(p_user_id uuid, p_badge_id text); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.get_badge(p_user_id uuid, p_badge_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.get_badge(p_user_id uuid, p_badge_id text) TO service_role;
 
 --
 -- Name: FUNCTION get_catalog(); Type: ACL; Schema: badges; Owner: -
@@ -3962,11 +4426,25 @@ REVOKE ALL ON FUNCTION badges.ping() FROM PUBLIC;
 GRANT ALL ON FUNCTION badges.ping() TO service_role;
 
 --
--- Name: FUNCTION preferences(p_user_id uuid, p_feed_opt_out boolean); Type: ACL; Schema: badges; Owner: -
+-- Name: FUNCTION preferences(p_user_id uuid, p_feed_opt_out boolean, p_profile_public boolean); Type: ACL; Schema: badges; Owner: -
 --
 
-REVOKE ALL ON FUNCTION badges.preferences(p_user_id uuid, p_feed_opt_out boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION badges.preferences(p_user_id uuid, p_feed_opt_out boolean) TO service_role;
+REVOKE ALL ON FUNCTION badges.preferences(p_user_id uuid, p_feed_opt_out boolean, p_profile_public boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.preferences(p_user_id uuid, p_feed_opt_out boolean, p_profile_public boolean) TO service_role;
+
+--
+-- Name: FUNCTION profile(p_viewer uuid, p_user_id uuid, p_limit integer, p_before_at timestamp with time zone, p_before_badge text); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.profile(p_viewer uuid, p_user_id uuid, p_limit integer, p_before_at timestamp with time zone, p_before_badge text) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.profile(p_viewer uuid, p_user_id uuid, p_limit integer, p_before_at timestamp with time zone, p_before_badge text) TO service_role;
+
+--
+-- Name: FUNCTION profile_badge(d badges.definitions, p_earned_at timestamp with time zone); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.profile_badge(d badges.definitions, p_earned_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.profile_badge(d badges.definitions, p_earned_at timestamp with time zone) TO service_role;
 
 --
 -- Name: FUNCTION progress(p_user_id uuid); Type: ACL; Schema: badges; Owner: -
@@ -3981,6 +4459,21 @@ GRANT ALL ON FUNCTION badges.progress(p_user_id uuid) TO service_role;
 
 REVOKE ALL ON FUNCTION badges.rarity() FROM PUBLIC;
 GRANT ALL ON FUNCTION badges.rarity() TO service_role;
+
+--
+-- Name: TABLE levels; Type: ACL; Schema: badges; Owner: -
+--
+
+GRANT SELECT ON TABLE badges.levels TO anon;
+GRANT SELECT ON TABLE badges.levels TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.levels TO service_role;
+
+--
+-- Name: FUNCTION reached_level(p_user_id uuid); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.reached_level(p_user_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.reached_level(p_user_id uuid) TO service_role;
 
 --
 -- Name: FUNCTION rebuild_counts(); Type: ACL; Schema: badges; Owner: -
@@ -4074,11 +4567,32 @@ REVOKE ALL ON FUNCTION badges.score_leaderboard(p_user_id uuid, p_limit integer,
 GRANT ALL ON FUNCTION badges.score_leaderboard(p_user_id uuid, p_limit integer, p_offset integer, p_after_value integer, p_after_at timestamp with time zone, p_after_user uuid) TO service_role;
 
 --
+-- Name: FUNCTION set_as_of(p_at timestamp with time zone); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.set_as_of(p_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.set_as_of(p_at timestamp with time zone) TO service_role;
+
+--
+-- Name: FUNCTION set_showcase(p_user_id uuid, p_badge_ids jsonb); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.set_showcase(p_user_id uuid, p_badge_ids jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.set_showcase(p_user_id uuid, p_badge_ids jsonb) TO service_role;
+
+--
 -- Name: FUNCTION shard(p_user_id uuid); Type: ACL; Schema: badges; Owner: -
 --
 
 REVOKE ALL ON FUNCTION badges.shard(p_user_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION badges.shard(p_user_id uuid) TO service_role;
+
+--
+-- Name: FUNCTION showcase_of(p_user_id uuid, p_hidden boolean); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.showcase_of(p_user_id uuid, p_hidden boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.showcase_of(p_user_id uuid, p_hidden boolean) TO service_role;
 
 --
 -- Name: FUNCTION sync_catalog(p_badges jsonb, p_providers jsonb, p_metrics jsonb, p_levels jsonb); Type: ACL; Schema: badges; Owner: -
@@ -4224,14 +4738,6 @@ GRANT SELECT ON TABLE badges.level_requirements TO authenticated;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.level_requirements TO service_role;
 
 --
--- Name: TABLE levels; Type: ACL; Schema: badges; Owner: -
---
-
-GRANT SELECT ON TABLE badges.levels TO anon;
-GRANT SELECT ON TABLE badges.levels TO authenticated;
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.levels TO service_role;
-
---
 -- Name: TABLE metric_events; Type: ACL; Schema: badges; Owner: -
 --
 
@@ -4329,6 +4835,13 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.share_opens TO service_role;
 
 GRANT SELECT ON TABLE badges.shares TO authenticated;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.shares TO service_role;
+
+--
+-- Name: TABLE showcases; Type: ACL; Schema: badges; Owner: -
+--
+
+GRANT SELECT ON TABLE badges.showcases TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.showcases TO service_role;
 
 --
 -- Name: TABLE user_stats; Type: ACL; Schema: badges; Owner: -

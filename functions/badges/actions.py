@@ -73,6 +73,9 @@ class Action:
     handler: Handler
     service_only: bool = False
     client_write: bool = False  # a write a user's client may call: rate limited per user
+    # user_id may name any user: the action reads what that user made public (their profile),
+    # and the SQL function decides what the caller may see of it.
+    names_any_user: bool = False
 
 
 def award(ctx: Context, call: Call[m.AwardRequest]) -> r.AwardResponse:
@@ -145,6 +148,21 @@ def _board_page(read: BoardReader, call: Call[m.PageRequest]) -> dict[str, Any]:
 def catalog(ctx: Context, call: Call[m.Empty]) -> r.CatalogResponse:
     """The badge catalog with rarity, and the quiz providers."""
     return r.CatalogResponse.model_validate(ctx.db.get_catalog())
+
+
+def badge(ctx: Context, call: Call[m.BadgeRequest]) -> r.BadgeResponse:
+    """One badge with its rarity, and whether the user earned it and their progress (a hidden
+    badge only for a user who earned it)."""
+    return r.BadgeResponse.model_validate(ctx.db.get_badge(call.viewer(), call.request.badge_id))
+
+
+def badge_holders(ctx: Context, call: Call[m.BadgeHoldersRequest]) -> r.BadgeHoldersResponse:
+    """Users with a public profile who hold a badge, newest first, one page."""
+    req = call.request
+    after = cursor.decode_holders(req.after) if req.after is not None else None
+    page = ctx.db.badge_holders(call.viewer(), req.badge_id, req.limit, after)
+    next_after = cursor.encode_holders(page["next_after"])
+    return r.BadgeHoldersResponse.model_validate({**page, "next_after": next_after})
 
 
 def track(ctx: Context, call: Call[m.TrackRequest]) -> r.TrackResponse:
@@ -226,9 +244,32 @@ def feed(ctx: Context, call: Call[m.FeedRequest]) -> r.FeedResponse:
 
 
 def preferences(ctx: Context, call: Call[m.PreferencesRequest]) -> r.PreferencesResponse:
-    """Read the user's preferences, or set feed_opt_out."""
-    result = ctx.db.preferences(call.user(), call.request.feed_opt_out)
+    """Read the user's preferences, or set feed_opt_out and profile_public."""
+    req = call.request
+    result = ctx.db.preferences(call.user(), req.feed_opt_out, req.profile_public)
     return r.PreferencesResponse.model_validate(result)
+
+
+def profile(ctx: Context, call: Call[m.ProfileRequest]) -> r.ProfileResponse:
+    """A user's public profile (any user's, unless they opted out): earned non-hidden badges,
+    newest first, one page; the showcase, current level and badge count."""
+    req = call.request
+    before = cursor.decode_profile(req.before) if req.before is not None else None
+    page = ctx.db.profile(call.caller.user_id, call.user(), req.limit, before)
+    badges = page.pop("badges")
+    last = cursor.encode_profile(badges[-1]) if page.pop("more") and badges else None
+    return r.ProfileResponse.model_validate({**page, "badges": badges, "next_before": last})
+
+
+def showcase(ctx: Context, call: Call[m.ShowcaseRequest]) -> r.ShowcaseResponse:
+    """Pin up to 5 earned badges in order, replacing the showcase ([] unpins all)."""
+    result = ctx.db.set_showcase(call.user(), list(call.request.badge_ids))
+    return r.ShowcaseResponse.model_validate(result)
+
+
+def current_level(ctx: Context, call: Call[m.Empty]) -> r.CurrentLevelResponse:
+    """The highest level the user meets, and the next one with what each step still needs."""
+    return r.CurrentLevelResponse.model_validate(ctx.db.current_level(call.user()))
 
 
 def register_push_token(
@@ -279,6 +320,8 @@ ACTIONS: dict[str, Action] = {
     "score_leaderboard": Action(m.PageRequest, score_leaderboard),
     "revoke": Action(m.RevokeRequest, revoke, service_only=True),
     "catalog": Action(m.Empty, catalog),
+    "badge": Action(m.BadgeRequest, badge),
+    "badge_holders": Action(m.BadgeHoldersRequest, badge_holders),
     "track": Action(m.TrackRequest, track, client_write=True),
     "check_badges": Action(m.CheckBadgesRequest, check_badges),
     "backfill": Action(m.BackfillRequest, backfill, service_only=True),
@@ -289,7 +332,10 @@ ACTIONS: dict[str, Action] = {
     "notifications": Action(m.NotificationsRequest, notifications),
     "mark_notifications_read": Action(m.MarkReadRequest, mark_notifications_read),
     "feed": Action(m.FeedRequest, feed),
-    "preferences": Action(m.PreferencesRequest, preferences),
+    "preferences": Action(m.PreferencesRequest, preferences, client_write=True),
+    "profile": Action(m.ProfileRequest, profile, names_any_user=True),
+    "showcase": Action(m.ShowcaseRequest, showcase, client_write=True),
+    "current_level": Action(m.Empty, current_level),
     "register_push_token": Action(m.RegisterPushTokenRequest, register_push_token),
     "unregister_push_token": Action(m.UnregisterPushTokenRequest, unregister_push_token),
     "deliver_notifications": Action(m.DeliverRequest, deliver_notifications, service_only=True),
@@ -306,6 +352,7 @@ def dispatch(ctx: Context, caller: Caller, body: dict[str, Any]) -> Outcome:
     # (Without a user_id in the body there is nothing to check, and nothing to parse twice.)
     if (
         not caller.is_service
+        and not action.names_any_user
         and "user_id" in body
         and _parse(m.Request, body).user_id not in (None, caller.user_id)
     ):

@@ -52,6 +52,8 @@ class BadgeDefinition:
     label_key: str | None = None  # i18n keys, for apps that translate rather than show name
     description_key: str | None = None
     notify: bool = True  # false: awarded without an inbox message or an outbox row
+    # A dynamic badge: its rule counts only the last within_days days; auto_revoke is then true.
+    within_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,7 @@ def _badge_json(b: BadgeDefinition) -> JsonObject:
         "ends_at": _iso(b.ends_at),
         "label_key": b.label_key,
         "description_key": b.description_key,
+        "within_days": b.within_days,
     }
 
 
@@ -145,7 +148,11 @@ def _level_json(level: Level) -> JsonObject:
 
 
 def _badge(entry: BadgeEntry) -> BadgeDefinition:
-    return BadgeDefinition(**(entry.model_dump() | {"requires": tuple(entry.requires)}))
+    # A windowed badge lapses when its window does: auto_revoke is implied, not asked for.
+    auto_revoke = entry.auto_revoke or entry.within_days is not None
+    return BadgeDefinition(
+        **(entry.model_dump() | {"requires": tuple(entry.requires), "auto_revoke": auto_revoke})
+    )
 
 
 def _level(entry: LevelEntry) -> Level:

@@ -27,6 +27,9 @@ Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 I18nKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
+# The longest rolling window a dynamic badge may look back over: a year, leap day included.
+MAX_WITHIN_DAYS = 366
+
 
 def _offset_datetime(value: object) -> object:
     # A string that looks like a date is refused rather than parsed: in TOML it is a quoting
@@ -77,6 +80,8 @@ class BadgeEntry(Entry):
     label_key: I18nKey | None = None
     description_key: I18nKey | None = None
     notify: StrictBool = True
+    # A dynamic badge: its rule counts only the last within_days days (see _window_fits_rule).
+    within_days: StrictInt | None = Field(default=None, ge=1, le=MAX_WITHIN_DAYS)
 
     @model_validator(mode="after")
     def _fields_match_rule(self) -> BadgeEntry:
@@ -89,6 +94,35 @@ class BadgeEntry(Entry):
         if self.auto_revoke and not rule.automatic:
             # Only a rule the server evaluates can tell that a badge is no longer deserved.
             raise ValueError(f"rule {rule.value!r} takes no auto_revoke (not evaluated by rules)")
+        return self
+
+    @model_validator(mode="after")
+    def _window_fits_rule(self) -> BadgeEntry:
+        rule, days = self.rule, self.within_days
+        if days is None:
+            if rule.needs_window:
+                raise ValueError(
+                    f"rule {rule.value!r} needs within_days (the window of days it counts "
+                    "active days in)"
+                )
+            return self
+        if not rule.windowable:
+            raise ValueError(
+                f"rule {rule.value!r} takes no within_days (only metric, distinct and "
+                "active_days count over a window)"
+            )
+        # A windowed badge is held only while its window holds, so it is always revoked when
+        # it lapses (auto_revoke is implied); saying otherwise is a contradiction, not a choice.
+        if "auto_revoke" in self.model_fields_set and not self.auto_revoke:
+            raise ValueError(
+                "a badge with within_days is revoked when its window lapses: remove "
+                "auto_revoke = false"
+            )
+        if rule is Rule.ACTIVE_DAYS and self.threshold is not None and self.threshold > days:
+            raise ValueError(
+                f"threshold {self.threshold} is more days than within_days {days} holds: "
+                "the badge could never be earned"
+            )
         return self
 
     @model_validator(mode="after")

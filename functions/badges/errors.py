@@ -11,8 +11,10 @@
     ├── UnknownMetric                404     unknown_metric
     ├── UnknownLevel                 404     unknown_level
     ├── UnknownShare                 404     unknown_share
+    ├── UnknownUser                  404     unknown_user
     ├── MethodNotAllowed             405     method_not_allowed
     ├── BadgeInactive                409     badge_inactive
+    ├── BadgeNotEarned               409     badge_not_earned
     ├── IdempotencyConflict          409     idempotency_conflict
     ├── PayloadTooLarge              413     payload_too_large
     ├── RateLimited                  429     rate_limited      (Retry-After)
@@ -82,7 +84,8 @@ class Forbidden(BadgesError):
 
 
 class UnknownBadge(BadgesError):
-    """No (enabled) badge has that id."""
+    """No (enabled) badge has that id; badge, badge_holders: none the caller may see (a hidden
+    badge they have not earned looks the same as an id no badge has)."""
 
     status, code = 404, "unknown_badge"
 
@@ -111,10 +114,23 @@ class UnknownShare(BadgesError):
     status, code = 404, "unknown_share"
 
 
+class UnknownUser(BadgesError):
+    """profile: no user with a public profile has that id (an opted-out user looks the same to
+    others as an id never seen)."""
+
+    status, code = 404, "unknown_user"
+
+
 class BadgeInactive(BadgesError):
     """The badge is outside its starts_at/ends_at window and the user has not earned it."""
 
     status, code = 409, "badge_inactive"
+
+
+class BadgeNotEarned(BadgesError):
+    """showcase: a badge the user has not earned cannot be pinned."""
+
+    status, code = 409, "badge_not_earned"
 
 
 class PushTokenTaken(BadgesError):

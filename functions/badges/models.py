@@ -257,10 +257,53 @@ class FeedRequest(Request):
     before: Cursor | None = Field(default=None, description="The next_before of the previous page.")
 
 
+class BadgeRequest(Request):
+    badge_id: Id
+
+
+class BadgeHoldersRequest(Request):
+    badge_id: Id
+    limit: Limit = 20
+    after: Cursor | None = Field(default=None, description="The next_after of the previous page.")
+
+
 class PreferencesRequest(Request):
     feed_opt_out: StrictBool | None = Field(
         default=None, description="Omitted: read the preferences, change nothing."
     )
+    profile_public: StrictBool | None = Field(
+        default=None,
+        description="false: other users get 404 unknown_user for the profile. Omitted: unchanged.",
+    )
+
+
+class ProfileRequest(Request):
+    # Here user_id names whose profile to read, which may be anyone's: a read of what that user
+    # made public, not an act on their data (actions.Action.names_any_user).
+    user_id: UUID | None = Field(
+        default=None,
+        description="Whose profile: any user's id (a service must name one); omitted, the "
+        "caller's own.",
+    )
+    limit: Limit = 20
+    before: Cursor | None = Field(default=None, description="The next_before of the previous page.")
+
+
+MAX_SHOWCASE = 5
+
+
+def _distinct(ids: list[str]) -> list[str]:
+    if len(set(ids)) != len(ids):
+        raise ValueError("must not name a badge twice")
+    return ids
+
+
+class ShowcaseRequest(Request):
+    badge_ids: Annotated[
+        list[Id],
+        Field(max_length=MAX_SHOWCASE, json_schema_extra={"uniqueItems": True}),
+        AfterValidator(_distinct),
+    ] = Field(description="Earned badges to pin, in order; replaces the showcase ([]: unpin all).")
 
 
 class RegisterPushTokenRequest(Request):

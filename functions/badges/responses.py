@@ -233,8 +233,64 @@ class FeedResponse(Response):
     next_before: str | None
 
 
+class BadgeState(Response):
+    """The caller's state of one badge: as a list entry has it."""
+
+    earned: bool
+    earned_at: str | None
+    progress: Progress | None
+
+
+class BadgeResponse(Response):
+    badge: CatalogBadge
+    me: BadgeState | None  # null for a service that named no user
+
+
+class Holder(Response):
+    user_id: UUID
+    earned_at: str
+
+
+class BadgeHoldersResponse(Response):
+    entries: list[Holder]
+    next_after: str | None  # the cursor of the next page; null on the last one
+
+
 class PreferencesResponse(Response):
     feed_opt_out: bool
+    profile_public: bool
+
+
+class ProfileBadge(Response):
+    badge: FeedBadge
+    earned_at: str
+
+
+class LevelName(Response):
+    id: str
+    name: str
+
+
+class ProfileResponse(Response):
+    user_id: UUID
+    badge_count: int
+    level: LevelName | None  # the current level (current_level's current)
+    showcase: list[ProfileBadge]
+    badges: list[ProfileBadge]  # one page, newest first
+    next_before: str | None  # the cursor of the next page; null on the last one
+
+
+class ShowcaseResponse(Response):
+    showcase: list[ProfileBadge]
+
+
+class NextLevel(LevelInfo):
+    steps: list[LevelStep]
+
+
+class CurrentLevelResponse(Response):
+    current: LevelInfo | None
+    next: NextLevel | None
 
 
 class PushTokenResponse(Response):

@@ -14,8 +14,9 @@ class Rule(StrEnum):
     STREAK = "streak"  # longest activity streak >= threshold days
     QUIZ_DISTINCT = "quiz_distinct"  # correct on >= threshold distinct active providers
     QUIZ_ALL = "quiz_all"  # correct on every active provider
-    METRIC = "metric"  # the user's total of metric >= threshold
-    DISTINCT = "distinct"  # distinct items tracked for metric >= threshold
+    METRIC = "metric"  # the user's total of metric >= threshold (or within the last within_days)
+    DISTINCT = "distinct"  # distinct items tracked for metric >= threshold (or within the window)
+    ACTIVE_DAYS = "active_days"  # active on >= threshold of the last within_days days
     ALL_OF = "all_of"  # every badge in requires earned
     CLIENT = "client"  # awarded on the client's word (a share)
     SHARED = "shared"  # awarded when another user opens a link the user shared (server-observed)
@@ -23,11 +24,28 @@ class Rule(StrEnum):
 
     @property
     def needs_threshold(self) -> bool:
-        return self in (Rule.STREAK, Rule.QUIZ_DISTINCT, Rule.METRIC, Rule.DISTINCT)
+        return self in (
+            Rule.STREAK,
+            Rule.QUIZ_DISTINCT,
+            Rule.METRIC,
+            Rule.DISTINCT,
+            Rule.ACTIVE_DAYS,
+        )
 
     @property
     def needs_metric(self) -> bool:
         return self in (Rule.METRIC, Rule.DISTINCT)
+
+    @property
+    def needs_window(self) -> bool:
+        """within_days is required: "active on 5 days" means nothing without "of the last 7"."""
+        return self is Rule.ACTIVE_DAYS
+
+    @property
+    def windowable(self) -> bool:
+        """May look back over a rolling within_days window (a dynamic badge): the rules whose
+        value is a sum over dated records. A streak, quiz answers and badges held are not."""
+        return self in (Rule.METRIC, Rule.DISTINCT, Rule.ACTIVE_DAYS)
 
     @property
     def needs_requires(self) -> bool:

@@ -43,6 +43,7 @@ BADGE_KEYS = {
     "ends_at",
     "label_key",
     "description_key",
+    "within_days",
 }
 PROVIDER_KEYS = {"id", "name", "sort_order"}
 METRIC_KEYS = {
@@ -245,6 +246,7 @@ def test_a_seasonal_badge_carries_its_window_as_iso_8601_in_the_payload():
         "label_key": "badges.hacktober.label",
         "description_key": None,
         "notify": True,
+        "within_days": None,
     }
     assert (type(badge["tier"]), type(badge["rule"])) == (str, str)
     assert (metric["user_trackable"], metric["user_max_amount"]) == (False, 1)
@@ -255,6 +257,7 @@ METRIC = '[[metrics]]\nid = "m"\nname = "M"\n'
 ON_METRIC = METRIC + '[[badges]]\nid = "b"\nname = "B"\nrule = "metric"\nthreshold = 1\n'
 ALL_OF = '[[badges]]\nid = "a"\nname = "A"\nrule = "all_of"\n'
 LEVEL = '[[levels]]\nid = "l"\nname = "L"\n'
+ACTIVE = '[[badges]]\nid = "b"\nname = "B"\nrule = "active_days"\n'
 
 
 def badge(**fields: str) -> str:
@@ -270,6 +273,36 @@ def test_a_distinct_badge_and_a_composite_of_it_parse():
 
     assert (distinct.rule, distinct.metric, distinct.threshold) == (Rule.DISTINCT, "m", 1)
     assert (composite.requires, composite.auto_revoke) == (("b",), True)
+
+
+def test_windowed_badges_parse_imply_auto_revoke_and_carry_within_days_in_the_payload():
+    text = METRIC + "\n".join(
+        [
+            '[[badges]]\nid = "b"\nname = "B"\nrule = "metric"\nmetric = "m"\nthreshold = 10',
+            "within_days = 7",
+            '[[badges]]\nid = "d"\nname = "D"\nrule = "distinct"\nmetric = "m"\nthreshold = 3',
+            "within_days = 30\nauto_revoke = true",
+            '[[badges]]\nid = "a"\nname = "A"\nrule = "active_days"\nthreshold = 5',
+            "within_days = 7\n",
+        ]
+    )
+
+    catalog = parse_catalog(text)
+    payload = catalog.sync_payload()[0]
+
+    assert [(b.id, b.rule, b.within_days, b.auto_revoke) for b in catalog.badges] == [
+        ("b", Rule.METRIC, 7, True),
+        ("d", Rule.DISTINCT, 30, True),
+        ("a", Rule.ACTIVE_DAYS, 7, True),
+    ]
+    assert [(b["within_days"], b["auto_revoke"]) for b in payload] == [
+        (7, True),
+        (30, True),
+        (7, True),
+    ]
+    # A badge without a window keeps its own auto_revoke (default false) and no within_days.
+    plain = parse_catalog(ON_METRIC + 'metric = "m"\n').badges[0]
+    assert (plain.within_days, plain.auto_revoke) == (None, False)
 
 
 @pytest.mark.parametrize(
@@ -315,6 +348,50 @@ def test_a_distinct_badge_and_a_composite_of_it_parse():
         ),
         (badge(label_key='""'), "label_key"),
         (badge(description_key='"' + "k" * 201 + '"'), "description_key"),
+        # dynamic badges: within_days
+        (ACTIVE + "threshold = 5\n", "rule 'active_days' needs within_days"),
+        (ACTIVE + "within_days = 7\n", "rule 'active_days' needs threshold"),
+        (
+            ACTIVE + "threshold = 8\nwithin_days = 7\n",
+            "threshold 8 is more days than within_days 7 holds",
+        ),
+        (ACTIVE + "threshold = 1\nwithin_days = 0\n", r"within_days\n.*greater than or equal to 1"),
+        (
+            ACTIVE + "threshold = 1\nwithin_days = 367\n",
+            r"within_days\n.*less than or equal to 366",
+        ),
+        (ACTIVE + 'threshold = 1\nwithin_days = "7"\n', r"within_days\n.*valid integer"),
+        (
+            ACTIVE + "threshold = 1\nwithin_days = 7\nauto_revoke = false\n",
+            "revoked when its window lapses: remove auto_revoke = false",
+        ),
+        (
+            ON_METRIC + 'metric = "m"\nwithin_days = 7\nauto_revoke = false\n',
+            "remove auto_revoke = false",
+        ),
+        (
+            '[[badges]]\nid = "b"\nname = "B"\nrule = "streak"\nthreshold = 3\nwithin_days = 7\n',
+            "rule 'streak' takes no within_days",
+        ),
+        (badge(within_days="7"), "rule 'client' takes no within_days"),
+        (
+            '[[badges]]\nid = "b"\nname = "B"\nrule = "manual"\nwithin_days = 7\n',
+            "rule 'manual' takes no within_days",
+        ),
+        (
+            '[[badges]]\nid = "b"\nname = "B"\nrule = "shared"\nwithin_days = 7\n',
+            "rule 'shared' takes no within_days",
+        ),
+        (
+            '[[badges]]\nid = "b"\nname = "B"\nrule = "quiz_all"\nwithin_days = 7\n',
+            "rule 'quiz_all' takes no within_days",
+        ),
+        (
+            '[[badges]]\nid = "b"\nname = "B"\nrule = "quiz_distinct"\nthreshold = 1\n'
+            "within_days = 7\n",
+            "rule 'quiz_distinct' takes no within_days",
+        ),
+        (BADGE + ALL_OF + 'requires = ["b"]\nwithin_days = 7\n', "rule 'all_of' takes no"),
         # metrics
         (BADGE + METRIC * 2, "duplicate metric ids: m"),
         (BADGE + METRIC + "user_trackable = 1\n", "user_trackable"),
@@ -358,25 +435,33 @@ def test_a_missing_catalog_file_is_a_catalog_error(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("rule", "threshold", "metric", "requires", "client", "automatic"),
+    ("rule", "threshold", "metric", "requires", "client", "automatic", "window"),
     [
-        (Rule.STREAK, True, False, False, False, True),
-        (Rule.QUIZ_DISTINCT, True, False, False, False, True),
-        (Rule.QUIZ_ALL, False, False, False, False, True),
-        (Rule.METRIC, True, True, False, False, True),
-        (Rule.DISTINCT, True, True, False, False, True),
-        (Rule.ALL_OF, False, False, True, False, True),
-        (Rule.CLIENT, False, False, False, True, False),
-        (Rule.SHARED, False, False, False, False, False),
-        (Rule.MANUAL, False, False, False, False, False),
+        (Rule.STREAK, True, False, False, False, True, "no"),
+        (Rule.QUIZ_DISTINCT, True, False, False, False, True, "no"),
+        (Rule.QUIZ_ALL, False, False, False, False, True, "no"),
+        (Rule.METRIC, True, True, False, False, True, "may"),
+        (Rule.DISTINCT, True, True, False, False, True, "may"),
+        (Rule.ACTIVE_DAYS, True, False, False, False, True, "needs"),
+        (Rule.ALL_OF, False, False, True, False, True, "no"),
+        (Rule.CLIENT, False, False, False, True, False, "no"),
+        (Rule.SHARED, False, False, False, False, False, "no"),
+        (Rule.MANUAL, False, False, False, False, False, "no"),
     ],
 )
 def test_each_rule_says_what_it_needs(
-    rule: Rule, threshold: bool, metric: bool, requires: bool, client: bool, automatic: bool
+    rule: Rule,
+    threshold: bool,
+    metric: bool,
+    requires: bool,
+    client: bool,
+    automatic: bool,
+    window: str,
 ):
     needs = (rule.needs_threshold, rule.needs_metric, rule.needs_requires)
     assert needs == (threshold, metric, requires)
     assert (rule.client_awardable, rule.automatic) == (client, automatic)
+    assert (rule.windowable, rule.needs_window) == (window != "no", window == "needs")
 
 
 def test_every_rule_is_in_the_table_above():
@@ -386,6 +471,7 @@ def test_every_rule_is_in_the_table_above():
         "quiz_all",
         "metric",
         "distinct",
+        "active_days",
         "all_of",
         "client",
         "shared",

@@ -180,6 +180,10 @@ PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
     "before": st.one_of(st.integers(0, 3), st.sampled_from(["", "abc", "W10", "=" * 8])),
     "ids": st.lists(st.integers(0, 5), max_size=3),
     "feed_opt_out": st.one_of(st.none(), st.booleans()),
+    "profile_public": st.one_of(st.none(), st.booleans()),
+    "badge_ids": st.lists(
+        st.sampled_from(["first_interaction", "social_sharer", "streak_3d", "no_such"]), max_size=6
+    ),
     "token": st.sampled_from([PUSH_TOKEN, "ExpoPushToken[x]", "nope"]),
     "platform": st.sampled_from(["ios", "android", "web", "windows"]),
     "max_seconds": st.integers(0, 2),
@@ -328,9 +332,12 @@ past_instants = st.datetimes(
 )
 
 
+def _pack(key: list[str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
 def _cursor(at: str, user: str, badge: str) -> str:
-    raw = json.dumps([at, user, badge]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return _pack([at, user, badge])
 
 
 # Cursors shaped like the feed's own (any instant, any user, any badge id), and not.
@@ -338,6 +345,10 @@ cursors = st.one_of(
     st.builds(_cursor, past_instants.map(datetime.isoformat), st.uuids().map(str), ids),
     st.text(st.characters(codec="ascii"), max_size=200),
 ).filter(lambda c: len(c) <= 200)
+# A badge's holders' cursors: any instant, any user.
+holder_cursors = st.builds(
+    lambda at, user: _pack([at, user]), past_instants.map(datetime.isoformat), st.uuids().map(str)
+)
 row_ids = st.one_of(st.integers(1, 2**63 - 1), st.sampled_from([1, 2, 2**31, 2**63 - 1]))
 
 VALID: dict[str, st.SearchStrategy[Any]] = {
@@ -363,11 +374,14 @@ VALID: dict[str, st.SearchStrategy[Any]] = {
     "offset": st.one_of(st.integers(0, 3), st.just(m.MAX_OFFSET)),
     "unread_only": st.booleans(),
     "before": st.one_of(row_ids, cursors),
+    "after": st.one_of(holder_cursors, cursors),
     "ids": st.one_of(
         st.lists(row_ids, min_size=1, max_size=5),
         st.lists(st.integers(1, 2**63 - 1), min_size=m.MAX_IDS, max_size=m.MAX_IDS),
     ),
     "feed_opt_out": st.one_of(st.none(), st.booleans()),
+    "profile_public": st.one_of(st.none(), st.booleans()),
+    "badge_ids": st.lists(ids, max_size=m.MAX_SHOWCASE, unique=True),
     "token": st.from_regex(r"\AExpo(nent)?PushToken\[[A-Za-z0-9_-]{1,200}\]\Z"),
     "platform": st.sampled_from(["ios", "android", "web"]),
     "max_seconds": st.integers(1, 2),

@@ -287,6 +287,9 @@ WRITES = [
     Case("requeue_notifications", {"all": True}, SERVICE, per_user=False),
     Case("share", {"badge_id": "verified_sharer"}),
     Case("share_opened", {"share_id": SHARE_ID}),
+    Case("preferences", {"feed_opt_out": False, "profile_public": True}),
+    # first_interaction: earned by the track case above, and revoked by no case.
+    Case("showcase", {"badge_ids": ["first_interaction"]}),
 ]
 # Reads and checks too: a bad one must be refused as cleanly.
 READS = [
@@ -297,11 +300,15 @@ READS = [
     Case("leaderboard", {"limit": 5, "offset": 0}),
     Case("score_leaderboard", {"limit": 5, "offset": 0}),
     Case("catalog", {}),
+    Case("badge", {"badge_id": "social_sharer"}),
+    Case("badge_holders", {"badge_id": "social_sharer", "limit": 5}),
     Case("progress", {}),
     Case("level_status", {"level": "newcomer"}),
     Case("notifications", {"unread_only": True, "limit": 5, "before": 100}),
     Case("feed", {"limit": 5}),
     Case("preferences", {}),
+    Case("profile", {"limit": 5}),
+    Case("current_level", {}),
     Case("outbox", {"status": "pending", "limit": 5, "before": 100}, SERVICE, per_user=False),
 ]
 CASES = WRITES + READS
@@ -369,7 +376,8 @@ def expected_refusal(raw: bytes, caller: str) -> tuple[int, str] | None:
     if action.service_only and not service:
         return 403, "forbidden"
     try:
-        if not service and m.Request.model_validate(body).user_id not in (None, s.SEED_USER):
+        named = m.Request.model_validate(body).user_id
+        if not (service or action.names_any_user) and named not in (None, s.SEED_USER):
             return 403, "forbidden"
         action.request.model_validate(body)
     except ValidationError:

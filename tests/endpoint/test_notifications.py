@@ -438,10 +438,10 @@ def test_a_user_who_opts_out_of_the_feed_leaves_it_until_opting_back_in(iso_api:
     while_out = feed_keys(iso_api)
     back = iso_api.ok("preferences", as_user=a, feed_opt_out=False)
 
-    assert fresh == {"success": True, "feed_opt_out": False}
-    assert out == read == {"success": True, "feed_opt_out": True}
+    assert fresh == {"success": True, "feed_opt_out": False, "profile_public": True}
+    assert out == read == {"success": True, "feed_opt_out": True, "profile_public": True}
     assert while_out == [(str(b), "social_sharer")]
-    assert back == {"success": True, "feed_opt_out": False}
+    assert back == {"success": True, "feed_opt_out": False, "profile_public": True}
     assert feed_keys(iso_api) == [(str(b), "social_sharer"), (str(a), "social_sharer")]
 
 

@@ -121,6 +121,8 @@ WRITES = (
     Write("backfill", "backfill", {}, names_user=False, refusal=SERVICE_ONLY),
     Write("mark_notifications_read", "mark_notifications_read", {"all": True}),
     Write("preferences", "preferences", {"feed_opt_out": True}),
+    Write("preferences-profile_public", "preferences", {"profile_public": False}),
+    Write("showcase", "showcase", {"badge_ids": ["streak_30d", "quiz_master_all"]}),
     Write("register_push_token", "register_push_token", {"token": REGISTERED_PUSH_TOKEN}),
     Write("unregister_push_token", "unregister_push_token", {"token": SEEDED_PUSH_TOKEN}),
     Write(
@@ -152,6 +154,12 @@ NAMING_WRITES = [pytest.param(w, id=w.name) for w in WRITES if w.names_user]
 RIGHTFUL_CALLS = [
     pytest.param(w, False, id=f"{w.name}-user") for w in WRITES if w.refusal is None
 ] + [pytest.param(w, True, id=f"{w.name}-service") for w in WRITES]
+# The discovery reads, which tell who holds a badge and a user's state of one: a bad token
+# learns none of it, and a genuine user token may not name another user.
+DISCOVERY_READS = [
+    pytest.param({"action": "badge", "badge_id": "streak_30d"}, id="badge"),
+    pytest.param({"action": "badge_holders", "badge_id": "streak_30d"}, id="badge_holders"),
+]
 
 
 # Tokens: genuine claims, and the ways of signing (or not) them.
@@ -596,6 +604,50 @@ def test_a_user_token_on_a_service_write_is_forbidden_and_changes_nothing(
 
     assert assert_refused(answer, 403, "forbidden") == write.refusal
     assert changed == []
+
+
+@pytest.mark.parametrize("read", DISCOVERY_READS)
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_a_bad_token_is_unauthorized_on_the_discovery_reads_and_learns_nothing(
+    attacked: Target, attack: Attack, read: dict[str, Any]
+):
+    """401 with the error body alone (no badge, no holder), nothing changed."""
+    answer, changed = attacked.post(
+        {**read, "user_id": str(VICTIM)}, attack.authorization(Tokens.now())
+    )
+
+    assert attack.says in assert_refused(answer, 401, "unauthorized")
+    assert changed == []
+
+
+@pytest.mark.parametrize("read", DISCOVERY_READS)
+def test_a_user_token_naming_another_user_on_a_discovery_read_is_forbidden(
+    attacked: Target, read: dict[str, Any]
+):
+    token = hs256(user_claims(Tokens.now(), ATTACKER))
+
+    answer, changed = attacked.post({**read, "user_id": str(VICTIM)}, bearer(token))
+
+    assert assert_refused(answer, 403, "forbidden") == OWN_DATA_ONLY
+    assert changed == []
+
+
+def test_the_discovery_reads_answer_the_genuine_tokens_the_attacks_start_from(attacked: Target):
+    """The control: the victim's own token and the service's are served (the victim holds
+    streak_30d), so the refusals above are the token's doing."""
+    now = Tokens.now()
+    for token in (hs256(user_claims(now)), hs256(service_claims(now))):
+        badge, _ = attacked.post(
+            {"action": "badge", "user_id": str(VICTIM), "badge_id": "streak_30d"}, bearer(token)
+        )
+        holders, changed = attacked.post(
+            {"action": "badge_holders", "badge_id": "streak_30d"}, bearer(token)
+        )
+
+        assert badge.status == holders.status == 200, (badge.body, holders.body)
+        assert badge.body["me"]["earned"] is True
+        assert [e["user_id"] for e in holders.body["entries"]] == [str(VICTIM)]
+        assert changed == []
 
 
 @pytest.mark.parametrize(

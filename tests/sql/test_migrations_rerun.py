@@ -145,7 +145,8 @@ def reapply_migrations(url: str) -> list[str]:
 
 def put_data_in(url: str) -> None:
     """Rows in most tables: awards (with their counters, rarity, inbox and outbox rows), a
-    revocation, activity days and streaks, quiz scores, a rate-limit bucket."""
+    revocation, activity days and streaks, quiz scores, a rate-limit bucket, a showcase and a
+    private profile."""
     store = PostgresStore(url, pool_size=1)
     try:
         db = BadgesDb(store)
@@ -156,6 +157,8 @@ def put_data_in(url: str) -> None:
         db.record_activity(sharer, "Europe/Paris")
         db.record_score(sharer, "openai", True)
         db.take_rate_token(sharer, "track", 5, 60)
+        db.set_showcase(sharer, ["social_sharer"])
+        db.preferences(sharer, None, profile_public=False)
     finally:
         store.close()
 
@@ -198,7 +201,17 @@ def test_reapplying_the_migrations_twice_more_still_changes_nothing(isolated_dat
 # Files that, applied again alone, would put back an older definition of an object that a later
 # file replaced: file name -> which objects. Empty while every object is defined in one file (the
 # baseline); a later migration that replaces an object of an earlier file adds that file here.
-SUPERSEDED: dict[str, str] = {}
+SUPERSEDED: dict[str, str] = {
+    "20261202101200_badges_inbox_feed.sql": "badges.preferences (profiles: 3 arguments)",
+    "20261202100100_badges_catalog.sql": "badges.sync_catalog (dynamic: within_days)",
+    "20261202100400_badges_activity.sql": "badges.record_activity (dynamic: active_days)",
+    "20261202100500_badges_quiz.sql": "badges.record_score (dynamic: active_days)",
+    "20261202100700_badges_rules.sql": (
+        "badges.qualified, base_rules, award_rules, award_qualifying, check_badges_all"
+        " (dynamic: windowed rules, p_at)"
+    ),
+    "20261202100900_badges_reads.sql": "badges.badge_progress (dynamic: windowed progress)",
+}
 
 
 def schema_dump(url: str) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -74,6 +75,34 @@ HOT: list[tuple[str, Callable[[int], dict[str, Any]]]] = [
             "p_before_badge": None,
         },
     ),
+    (
+        "profile",
+        lambda i: {
+            "p_viewer": user(i + 1),
+            "p_user_id": user(i),
+            "p_limit": 20,
+            "p_before_at": None,
+            "p_before_badge": None,
+        },
+    ),
+    # A badge every user holds: the first page, and a keyset page from the middle of a badge
+    # held by fewer.
+    (
+        "badge_holders",
+        lambda i: {"p_user_id": user(i), "p_badge_id": "social_sharer", "p_limit": 20},
+    ),
+    (
+        "badge_holders",
+        lambda i: {
+            "p_user_id": user(i),
+            "p_badge_id": "bench_05",
+            "p_limit": 20,
+            "p_after_at": datetime.now(UTC) - timedelta(days=100),
+            "p_after_user": user(i),
+        },
+    ),
+    ("get_badge", lambda i: {"p_user_id": user(i), "p_badge_id": "bench_05"}),
+    ("get_badge", lambda i: {"p_user_id": None, "p_badge_id": "social_sharer"}),
 ]
 
 
@@ -141,3 +170,56 @@ def test_every_function_a_request_calls_runs_without_jit(unanalysed: str):
         )
     assert set(configs) == called
     assert {name for name, config in configs.items() if "jit=off" not in config} == set()
+
+
+def award_index_reads(conn: psycopg.Connection[tuple[Any, ...]]) -> tuple[int, int]:
+    """(entries returned, blocks accessed) by the indexes of badges.awards so far."""
+    conn.execute("select pg_stat_clear_snapshot()")
+    row = conn.execute(
+        "select sum(s.idx_tup_read), sum(io.idx_blks_hit + io.idx_blks_read)"
+        " from pg_stat_user_indexes s join pg_statio_user_indexes io using (indexrelid)"
+        " where s.schemaname = 'badges' and s.relname = 'awards'"
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+@pytest.mark.parametrize("start", ["newest", "middle"])
+@pytest.mark.parametrize("badge", ["social_sharer", "bench_29"])
+def test_a_page_of_badge_holders_reads_its_own_entries_not_every_holder(
+    unanalysed: str, badge: str, start: str
+):
+    """A page of 20, from the newest or from a cursor halfway down, is a range scan of
+    awards_holders_idx from the cursor, whether every user holds the badge (social_sharer) or
+    under 1% do (bench_29): about 21 index entries on a few index pages. Not every holder (what
+    reading them by badge_id and sorting would return), nor the newest awards of every badge
+    until 21 are the badge's (what walking the feed's index would, over hundreds of pages)."""
+    with (
+        psycopg.connect(unanalysed, autocommit=True) as acting,
+        psycopg.connect(unanalysed, autocommit=True) as watching,
+    ):
+        keys = watching.execute(
+            "select earned_at, user_id from badges.awards where badge_id = %s"
+            " order by earned_at desc, user_id desc",
+            (badge,),
+        ).fetchall()
+        at, after_user = keys[len(keys) // 2] if start == "middle" else (None, None)
+        entries, blocks = award_index_reads(watching)
+        page = call(
+            acting,
+            "badge_holders",
+            p_user_id=user(7),
+            p_badge_id=badge,
+            p_limit=20,
+            p_after_at=at,
+            p_after_user=after_user,
+        )
+        acting.execute("select pg_stat_force_next_flush()")
+        acting.execute("select 1")
+        entries_after, blocks_after = award_index_reads(watching)
+
+    assert len(keys) > 100
+    assert len(page["entries"]) == 20
+    read = (entries_after - entries, blocks_after - blocks)
+    assert read[0] <= 2 * 21, f"a page read {read[0]} award index entries"
+    assert read[1] <= 20, f"a page read {read[1]} award index pages"

@@ -63,6 +63,7 @@ PER_USER_TABLES = [
     "push_tokens",
     "quiz_scores",
     "shares",
+    "showcases",
     "streaks",
     "user_stats",
 ]
@@ -195,6 +196,7 @@ def two_users(db: BadgesDb, database_url: str) -> tuple[UUID, UUID]:
         db.award_badge(u, "social_sharer", client=True)
         db.record_score(u, "openai", True)
         db.track(u, MetricEvent("probe", item="x", idempotency_key="k"), client=False)
+        db.set_showcase(u, ["social_sharer"])
     return users
 
 
@@ -336,6 +338,12 @@ SERVICE_CALLS: dict[str, str] = {
     "check_badges": "select badges.check_badges(%s)",
     "check_badges_all": "select badges.check_badges_all()",
     "progress": "select badges.progress(%s)",
+    "get_badge": "select badges.get_badge(%s, 'social_sharer')",
+    "badge_holders": "select badges.badge_holders(%s, 'social_sharer', 10)",
+    "profile": "select badges.profile(null, %s, 20, null, null)",
+    "set_showcase": "select badges.set_showcase(%s, '[\"social_sharer\"]')",
+    "current_level": "select badges.current_level(%s)",
+    "preferences": "select badges.preferences(%s, true, false)",
     # The catalog as it is: changes nothing (and is rolled back anyway).
     "sync_catalog": (
         "select badges.sync_catalog("
@@ -359,6 +367,7 @@ def test_service_role_runs_what_the_function_calls(
     db.record_score(user, "openai", True)
     db.record_score(user, "anthropic", True)
     db.record_score(user, "meta", True)  # quiz_master_3, for revoke_badge
+    db.award_badge(user, "social_sharer", client=True)  # for set_showcase
     query = SERVICE_CALLS[function]
     with acting_as(conn, "service_role"):
         result = conn.execute(query, (user,) * query.count("%s")).fetchone()

@@ -121,6 +121,10 @@ SAMPLES: dict[str, Sample] = {
     "check_quiz_master": Sample("check_quiz_master", (USER,)),
     "list_badges": Sample("list_badges", (USER,)),
     "get_catalog": Sample("get_catalog"),
+    "get_badge": Sample("get_badge", (None, "social_sharer")),
+    "badge_holders": Sample(
+        "badge_holders", (USER, "social_sharer", 20, (datetime(2026, 11, 23, 10, tzinfo=UTC), USER))
+    ),
     "leaderboard": Sample("leaderboard", (None, 10, 0)),
     "score_leaderboard": Sample(
         "score_leaderboard", (USER, 5, 0, (3, datetime(2026, 11, 23, 10, tzinfo=UTC), USER))
@@ -148,7 +152,12 @@ SAMPLES: dict[str, Sample] = {
     "inbox": Sample("inbox", (USER,), {"unread_only": True, "limit": 20, "before": 99}),
     "mark_notifications_read": Sample("mark_notifications_read", (USER, None)),
     "feed": Sample("feed", (20, (datetime(2026, 11, 23, 10, tzinfo=UTC), USER, "first_log"))),
-    "preferences": Sample("preferences", (USER, True)),
+    "preferences": Sample("preferences", (USER, True, False)),
+    "profile": Sample(
+        "profile", (None, USER, 20, (datetime(2026, 11, 23, 10, tzinfo=UTC), "first_log"))
+    ),
+    "set_showcase": Sample("set_showcase", (USER, ["first_log", "team_spirit"])),
+    "current_level": Sample("current_level", (USER,)),
     "register_push_token": Sample(
         "register_push_token", (USER, "ExponentPushToken[abc]", "android"), {"take_over": True}
     ),
@@ -212,6 +221,28 @@ def test_each_method_posts_one_rpc_to_its_sql_function_with_every_parameter_and_
             },
         ),
         ("mark_notifications_read", {"p_user_id": str(USER), "p_ids": [], "p_all": True}),
+        (
+            "badge_holders",
+            {
+                "p_user_id": str(USER),
+                "p_badge_id": "social_sharer",
+                "p_limit": 20,
+                "p_after_at": "2026-11-23T10:00:00+00:00",
+                "p_after_user": str(USER),
+            },
+        ),
+        ("get_badge", {"p_user_id": None, "p_badge_id": "social_sharer"}),
+        ("set_showcase", {"p_user_id": str(USER), "p_badge_ids": ["first_log", "team_spirit"]}),
+        (
+            "profile",
+            {
+                "p_viewer": None,
+                "p_user_id": str(USER),
+                "p_limit": 20,
+                "p_before_at": "2026-11-23T10:00:00+00:00",
+                "p_before_badge": "first_log",
+            },
+        ),
         (
             "feed",
             {

@@ -19,6 +19,10 @@ JsonObject = dict[str, Any]
 FeedKey = tuple[datetime, UUID, str]
 # Where a leaderboard page starts: after the entry with this (value, reached at, user id).
 BoardKey = tuple[int, datetime, UUID]
+# Where a page of a badge's holders starts: after the holder with this (earned_at, user id).
+HolderKey = tuple[datetime, UUID]
+# The badge a profile page starts after: (earned_at, badge_id).
+ProfileKey = tuple[datetime, str]
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,24 @@ class BadgesDb:
     def get_catalog(self) -> JsonObject:
         return self._object("get_catalog")
 
+    def get_badge(self, user_id: UUID | None, badge_id: str) -> JsonObject:
+        """One badge with its rarity, and user_id's state of it (None: no personal part)."""
+        return self._object("get_badge", p_user_id=user_id, p_badge_id=badge_id)
+
+    def badge_holders(
+        self, viewer: UUID | None, badge_id: str, limit: int, after: HolderKey | None = None
+    ) -> JsonObject:
+        """The public holders of a badge, newest first, as viewer (None: a service) may see."""
+        at, after_user = after or (None, None)
+        return self._object(
+            "badge_holders",
+            p_user_id=viewer,
+            p_badge_id=badge_id,
+            p_limit=limit,
+            p_after_at=at,
+            p_after_user=after_user,
+        )
+
     def leaderboard(
         self, user_id: UUID | None, limit: int, offset: int, after: BoardKey | None = None
     ) -> JsonObject:
@@ -139,8 +161,10 @@ class BadgesDb:
         return self._object("check_badges", p_user_id=user_id)
 
     def check_badges_all(self, badge_id: str | None, *, notify: bool, revoke: bool) -> JsonObject:
+        # p_at (the check run as of another instant) is for tests and replays, as in
+        # record_activity: the function always checks as of now.
         return self._object(
-            "check_badges_all", p_badge_id=badge_id, p_notify=notify, p_revoke=revoke
+            "check_badges_all", p_badge_id=badge_id, p_notify=notify, p_revoke=revoke, p_at=None
         )
 
     def progress(self, user_id: UUID) -> JsonObject:
@@ -206,8 +230,36 @@ class BadgesDb:
             p_before_badge=badge_id,
         )
 
-    def preferences(self, user_id: UUID, feed_opt_out: bool | None) -> JsonObject:
-        return self._object("preferences", p_user_id=user_id, p_feed_opt_out=feed_opt_out)
+    def preferences(
+        self, user_id: UUID, feed_opt_out: bool | None, profile_public: bool | None = None
+    ) -> JsonObject:
+        """None leaves a preference as it is."""
+        return self._object(
+            "preferences",
+            p_user_id=user_id,
+            p_feed_opt_out=feed_opt_out,
+            p_profile_public=profile_public,
+        )
+
+    def profile(
+        self, viewer: UUID | None, user_id: UUID, limit: int, before: ProfileKey | None = None
+    ) -> JsonObject:
+        """user_id's profile as viewer sees it (None: a service caller)."""
+        at, badge_id = before or (None, None)
+        return self._object(
+            "profile",
+            p_viewer=viewer,
+            p_user_id=user_id,
+            p_limit=limit,
+            p_before_at=at,
+            p_before_badge=badge_id,
+        )
+
+    def set_showcase(self, user_id: UUID, badge_ids: list[str]) -> JsonObject:
+        return self._object("set_showcase", p_user_id=user_id, p_badge_ids=badge_ids)
+
+    def current_level(self, user_id: UUID) -> JsonObject:
+        return self._object("current_level", p_user_id=user_id)
 
     def register_push_token(
         self, user_id: UUID, token: str, platform: str | None, *, take_over: bool = False

@@ -7,6 +7,7 @@ import logging
 
 from badges.errors import (
     BadgeInactive,
+    BadgeNotEarned,
     BadgesError,
     Forbidden,
     IdempotencyConflict,
@@ -19,6 +20,7 @@ from badges.errors import (
     UnknownMetric,
     UnknownProvider,
     UnknownShare,
+    UnknownUser,
 )
 
 log = logging.getLogger("badges.store")
@@ -38,6 +40,8 @@ ERRORS_BY_SQLSTATE: dict[str, type[BadgesError]] = {
     "BD008": IdempotencyConflict,
     "BD009": UnknownShare,
     "BD010": PushTokenTaken,
+    "BD011": UnknownUser,
+    "BD012": BadgeNotEarned,
     # Bad values that got past validation: still the caller's input, never a 500.
     "22001": InvalidRequest,  # string_data_right_truncation
     "22008": InvalidRequest,  # datetime_field_overflow
