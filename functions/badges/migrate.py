@@ -6,7 +6,10 @@ On a plain Postgres (no service_role role, no auth.uid()) the compatibility scri
 
 A database that records a migration of before the baseline (FOLDED_VERSIONS) is refused, with
 what to do: those files were folded into the baseline's and no longer exist, so nothing here can
-tell which of their states the database is in.
+tell which of their states the database is in. So is a database migrated with an earlier text of
+a file of now: until the first release a change edits the file of its concern in place, and a
+version recorded as applied is never applied again, so such a database would keep the older
+definitions without a word.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ SUPABASE_DIR = Path(__file__).resolve().parents[2] / "supabase"
 MIGRATIONS_DIR = SUPABASE_DIR / "migrations"
 COMPAT_SCRIPT = SUPABASE_DIR / "compat" / "plain_postgres.sql"
 
-# The migrations the baseline of 2026-12-10 folded into its files: recorded in a database, they
+# The migrations the baseline of 2026-12-02 folded into its files: recorded in a database, they
 # say it was built by files that no longer exist (development databases: nothing was released).
 FOLDED_VERSIONS = frozenset(
     {
@@ -32,15 +35,23 @@ FOLDED_VERSIONS = frozenset(
     }
 )
 
-REBUILD_ADVICE = (
+# Why a database is refused: {reason} of REBUILD_ADVICE.
+FOLDED_REASON = (
     "this database was migrated with the migrations from before the baseline of 2026-12-02"
-    " (it records {versions}); they were folded into the baseline's files and no longer exist,"
-    " so it cannot be brought up to date. Re-create it (its data is development data):"
+    " (it records {versions}); they were folded into the baseline's files and no longer exist"
+)
+EDITED_REASON = (
+    "this database was migrated with an earlier text of {files} (until the first release a"
+    " change edits the file of its concern in place), so it may hold older definitions than the"
+    " files"
+)
+REBUILD_ADVICE = (
+    "{reason}: it cannot be brought up to date. Re-create it (its data is development data):"
     " the embedded database by deleting its folder (stop `badges serve`, then"
     " `rm -rf .data/postgres`, or the folder BADGES_DATA_DIR names; the next run migrates a fresh"
     " one), a local Supabase with `supabase db reset`, any other database with"
     " `drop schema badges cascade` and `delete from supabase_migrations.schema_migrations"
-    " where name like 'badges_%' and version < '20261202100000'`, then migrate again."
+    " where name like 'badges_%'`, then migrate again."
 )
 
 # Any constant works: it only keeps two migrators from interleaving.
@@ -54,7 +65,8 @@ create table if not exists supabase_migrations.schema_migrations (
 
 
 class MigrationHistoryError(RuntimeError):
-    """The database records migrations that were folded into the baseline (FOLDED_VERSIONS)."""
+    """The database records migrations that were folded into the baseline (FOLDED_VERSIONS), or
+    a file of now applied with an earlier text."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +88,8 @@ def migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
 def migrate(conninfo: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
     """Apply what is not applied yet, each file in one transaction; returns the versions applied.
 
-    Raises MigrationHistoryError, applying nothing, on a database migrated before the baseline.
+    Raises MigrationHistoryError, applying nothing, on a database migrated before the baseline
+    or with an earlier text of a file.
     """
     applied: list[str] = []
     with psycopg.connect(conninfo, autocommit=True) as conn:
@@ -87,13 +100,22 @@ def migrate(conninfo: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
                     conn.execute(COMPAT_SCRIPT.read_text(encoding="utf-8").encode())
             with conn.transaction():
                 conn.execute(_BOOKKEEPING.encode())
-            done = {
-                r[0]
-                for r in conn.execute("select version from supabase_migrations.schema_migrations")
-            }
+            recorded: dict[str, list[str] | None] = dict(
+                conn.execute(
+                    "select version, statements from supabase_migrations.schema_migrations"
+                ).fetchall()
+            )
+            done = set(recorded)
             if folded := sorted(done & FOLDED_VERSIONS):
                 versions = folded[0] if len(folded) == 1 else f"{folded[0]} … {folded[-1]}"
-                raise MigrationHistoryError(REBUILD_ADVICE.format(versions=versions))
+                reason = FOLDED_REASON.format(versions=versions)
+                raise MigrationHistoryError(REBUILD_ADVICE.format(reason=reason))
+            if edited := [m for m in migrations(directory) if _edited(m, recorded.get(m.version))]:
+                files = edited[0].path.name
+                if len(edited) > 1:
+                    files += f" and {len(edited) - 1} more file{'s' if len(edited) > 2 else ''}"
+                reason = EDITED_REASON.format(files=files)
+                raise MigrationHistoryError(REBUILD_ADVICE.format(reason=reason))
             for m in migrations(directory):
                 if m.version not in done:
                     _apply(conn, m)
@@ -101,6 +123,19 @@ def migrate(conninfo: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
         finally:
             conn.execute("select pg_advisory_unlock(%s)", (_LOCK_KEY,))
     return applied
+
+
+def _edited(m: Migration, statements: list[str] | None) -> bool:
+    """Whether the file's text is not the one the database recorded when it applied it.
+
+    Only a version that badges.migrate applied is compared: it records the file's whole text as
+    a one-element array (_apply). The Supabase CLI records a file split into its statements
+    (several elements, each without the text between them), which no longer spells the file
+    exactly: those versions (and any without a record of text) are taken as they are.
+    """
+    if statements is None or len(statements) != 1:
+        return False
+    return statements[0] != m.path.read_text(encoding="utf-8")
 
 
 def needs_compat(conn: psycopg.Connection[tuple[object, ...]]) -> bool:

@@ -25,9 +25,10 @@ HEADER = f"""\
 -- Read it for the current definition of every table, view, function, trigger, index, policy
 -- and grant in one place; databases apply the migrations, never this file.
 --
--- A later change is a new migration file, supabase/migrations/<version>_badges_<concern>.sql,
--- its version above the last one (a file some database has applied is never edited), and this
--- file regenerated in the same change:
+-- Until the first release a change edits the migration file of its concern in place (each
+-- object stays defined once); after it, a later change is a new migration file,
+-- supabase/migrations/<version>_badges_<concern>.sql, its version above the last one. Either
+-- way this file is regenerated in the same change:
 --   {REGENERATE}
 -- tests/sql/test_schema_snapshot.py fails while it is stale.
 

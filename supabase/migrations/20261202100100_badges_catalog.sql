@@ -7,8 +7,10 @@
  *
  * These files are a baseline: every table, view, function, trigger, index, policy and grant of
  * the schema is defined once, in the file of its concern, and supabase/schema.sql shows them all
- * as the files leave them. A later change is a new migration file (a higher version, never an
- * edit of a file some database has applied), and the snapshot is regenerated with `make schema`.
+ * as the files leave them. Until the first release a change edits the file of its concern in
+ * place (badges.migrate refuses a database migrated with an earlier text of a file); after it, a
+ * later change is a new migration file. Either way the snapshot is regenerated with
+ * `make schema`.
  *
  * What every file keeps to: each table has row level security; each function pins
  * search_path = '' and names everything schema-qualified, is revoked from public, anon and
@@ -42,9 +44,18 @@ grant usage on schema badges to anon, authenticated, service_role;
  *   manual         awarded by a service caller only
  *   shared         awarded when a different signed-in user opens the user's share link, which
  *                  the server observes (badges.open_share); the user's own client cannot award it
+ *   active_days    active days (badges.activity_days) in the last within_days days >= threshold
  * and per badge: an active window (starts_at, ends_at: no new awards outside it), notify (false:
  * a quiet badge, announced neither in the inbox nor the outbox), auto_revoke (the batch check
  * removes the badge when its rule no longer holds), i18n keys.
+ *
+ * within_days makes a badge dynamic: its rule looks back over a rolling window of that many days
+ * ("active on 5 of the last 7 days", "10 answers this week"); metric and distinct then count only
+ * the events in the window, and active_days requires it (threshold <= within_days). The rules
+ * file says what the window is as of an instant. A windowed badge is always auto_revoke (the
+ * sync implies it, windowed_is_auto_revoke enforces it): a badge that says "this week" and
+ * stayed forever would say something false; it is awarded again, announced again, when its rule
+ * holds again.
  * A badge removed from the catalog file is disabled, never deleted: awards keep their badge.
  *
  * wire, event_badge and earned_text are derived, kept by the trigger definitions_derive (below):
@@ -60,7 +71,7 @@ create table if not exists badges.definitions (
   tier text not null default 'bronze' check (tier in ('bronze', 'silver', 'gold', 'diamond')),
   rule text not null check (rule in (
     'streak', 'quiz_distinct', 'quiz_all', 'metric', 'distinct', 'all_of', 'client', 'manual',
-    'shared')),
+    'shared', 'active_days')),
   threshold integer check (threshold is null or threshold > 0),
   hidden boolean not null default false,
   sort_order integer not null default 0,
@@ -77,13 +88,20 @@ create table if not exists badges.definitions (
   wire jsonb,
   event_badge jsonb,
   earned_text text,
+  within_days integer,
   constraint threshold_matches_rule check (
-    (rule in ('streak', 'quiz_distinct', 'metric', 'distinct')) = (threshold is not null)),
+    (rule in ('streak', 'quiz_distinct', 'metric', 'distinct', 'active_days'))
+    = (threshold is not null)),
   constraint metric_matches_rule check ((rule in ('metric', 'distinct')) = (metric is not null)),
   constraint requires_matches_rule check ((rule = 'all_of') = (cardinality(requires) > 0)),
   constraint auto_revoke_is_automatic
     check (not auto_revoke or rule not in ('client', 'manual', 'shared')),
-  constraint window_is_ordered check (starts_at < ends_at)
+  constraint window_is_ordered check (starts_at < ends_at),
+  constraint within_days_matches_rule check (case
+    when within_days is null then rule <> 'active_days'
+    else within_days between 1 and 366 and rule in ('metric', 'distinct', 'active_days')
+         and (rule <> 'active_days' or threshold <= within_days) end),
+  constraint windowed_is_auto_revoke check (within_days is null or auto_revoke)
 );
 alter table badges.definitions enable row level security;
 grant select on badges.definitions to anon, authenticated;
@@ -438,7 +456,8 @@ grant execute on function badges.sync_metrics_and_levels(jsonb, jsonb) to servic
 /**
  * Make the catalog tables equal to the catalog file, idempotently: metrics and levels, badge
  * definitions, quiz providers. Rows missing from the file are disabled /
- * deactivated, never deleted: awards keep their badge, totals their metric.
+ * deactivated, never deleted: awards keep their badge, totals their metric. A badge with
+ * within_days is auto_revoke whatever the payload says.
  * Returns {changed, badges, providers, metrics, levels}: rows written, then what is enabled.
  */
 create or replace function badges.sync_catalog(
@@ -466,16 +485,19 @@ begin
       id text, name text, description text, icon text, category text, tier text,
       rule text, threshold integer, metric text, requires text[], hidden boolean,
       sort_order integer, auto_revoke boolean, enabled boolean, starts_at timestamptz,
-      ends_at timestamptz, label_key text, description_key text, notify boolean)
+      ends_at timestamptz, label_key text, description_key text, notify boolean,
+      within_days integer)
   ), upserted as (
     insert into badges.definitions as d
       (id, name, description, icon, category, tier, rule, threshold, metric, requires, hidden,
-       sort_order, auto_revoke, enabled, starts_at, ends_at, label_key, description_key, notify)
+       sort_order, auto_revoke, enabled, starts_at, ends_at, label_key, description_key, notify,
+       within_days)
     select id, name, coalesce(description, ''), coalesce(icon, ''), coalesce(category, 'general'),
            coalesce(tier, 'bronze'), rule, threshold, metric, coalesce(requires, '{}'),
-           coalesce(hidden, false), coalesce(sort_order, 0), coalesce(auto_revoke, false),
+           coalesce(hidden, false), coalesce(sort_order, 0),
+           coalesce(auto_revoke, false) or within_days is not null,
            coalesce(enabled, true), starts_at, ends_at, label_key, description_key,
-           coalesce(notify, true)
+           coalesce(notify, true), within_days
     from incoming
     on conflict (id) do update set
       name = excluded.name, description = excluded.description, icon = excluded.icon,
@@ -485,15 +507,15 @@ begin
       auto_revoke = excluded.auto_revoke, enabled = excluded.enabled,
       starts_at = excluded.starts_at, ends_at = excluded.ends_at,
       label_key = excluded.label_key, description_key = excluded.description_key,
-      notify = excluded.notify, updated_at = now()
+      notify = excluded.notify, within_days = excluded.within_days, updated_at = now()
     where (d.name, d.description, d.icon, d.category, d.tier, d.rule, d.threshold, d.metric,
            d.requires, d.hidden, d.sort_order, d.auto_revoke, d.enabled, d.starts_at, d.ends_at,
-           d.label_key, d.description_key, d.notify)
+           d.label_key, d.description_key, d.notify, d.within_days)
       is distinct from (excluded.name, excluded.description, excluded.icon, excluded.category,
            excluded.tier, excluded.rule, excluded.threshold, excluded.metric, excluded.requires,
            excluded.hidden, excluded.sort_order, excluded.auto_revoke, excluded.enabled,
            excluded.starts_at, excluded.ends_at, excluded.label_key, excluded.description_key,
-           excluded.notify)
+           excluded.notify, excluded.within_days)
     returning 1
   )
   select v_changed + count(*) into v_changed from upserted;

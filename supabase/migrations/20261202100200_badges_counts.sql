@@ -13,13 +13,16 @@
 
 /**
  * Every user the service has written for (registered by badges.lock_user): the denominator of
- * rarity. feed_opt_out, a preference (badges.preferences), keeps the user's awards out of
- * everyone's feed. Service-only.
+ * rarity. Two preferences (badges.preferences): feed_opt_out keeps the user's awards out of
+ * everyone's feed; profile_public false (the opt-out of public profiles, see the profiles file)
+ * makes the user, to everyone else, a user the service does not know, and leaves the user out
+ * of every badge's public holders. Service-only.
  */
 create table if not exists badges.users (
   user_id uuid primary key,
   first_seen_at timestamptz not null default now(),
-  feed_opt_out boolean not null default false
+  feed_opt_out boolean not null default false,
+  profile_public boolean not null default true
 );
 alter table badges.users enable row level security;
 grant select, insert, update, delete on badges.users to service_role;

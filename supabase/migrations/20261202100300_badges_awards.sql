@@ -7,6 +7,14 @@
 /**
  * One row per earned badge; the primary key is what makes awarding idempotent. The feed reads
  * awards newest first (awards_feed_idx); its key makes the feed's cursor stable among equal times.
+ *
+ * awards_holders_idx lists a badge's holders newest first, in the order badges.badge_holders
+ * pages them: a page is a range scan of it from its cursor, reading the page's entries (and the
+ * private holders among them) whatever the badge's popularity or the page's depth; an index on
+ * badge_id alone would return a badge's holders in no useful order, so every page would read and
+ * sort all of them, a million for a badge everyone holds. It also serves the foreign key's
+ * look-ups by badge_id. New awards of a badge land at the start of its range (the newest), on a
+ * few hot leaf pages rather than random ones.
  */
 create table if not exists badges.awards (
   user_id uuid not null,
@@ -17,9 +25,10 @@ create table if not exists badges.awards (
 alter table badges.awards enable row level security;
 grant select on badges.awards to authenticated;
 grant select, insert, update, delete on badges.awards to service_role;
-create index if not exists awards_badge_id_idx on badges.awards (badge_id);
 create index if not exists awards_feed_idx
   on badges.awards (earned_at desc, user_id desc, badge_id desc);
+create index if not exists awards_holders_idx
+  on badges.awards (badge_id, earned_at desc, user_id desc);
 
 drop policy if exists "Awards are readable by their owner"
   on badges.awards;

@@ -192,8 +192,9 @@ revoke execute on function badges.touch_activity(uuid, text, timestamptz)
 grant execute on function badges.touch_activity(uuid, text, timestamptz) to service_role;
 
 /**
- * Mark today (in the user's time zone) active and award streak badges reached.
- * p_at backdates the activity for tests and imports; the HTTP function never sends it.
+ * Mark today (in the user's time zone) active and award the streak and active_days badges
+ * reached. p_at backdates the activity for tests and imports (the HTTP function never sends it);
+ * the badges it causes are then judged and dated as of p_at.
  */
 create or replace function badges.record_activity(
   p_user_id uuid, p_timezone text default null, p_at timestamptz default null)
@@ -208,7 +209,7 @@ declare
 begin
   perform badges.lock_user(p_user_id);
   v_streak := badges.touch_activity(p_user_id, p_timezone, p_at);
-  v_awarded := badges.award_qualifying(p_user_id, array['streak']);
+  v_awarded := badges.award_qualifying(p_user_id, array['streak', 'active_days'], p_at);
   return pg_catalog.jsonb_build_object(
     'current_streak', badges.live_streak(v_streak, coalesce(p_at, now())),
     'longest_streak', v_streak.longest_streak,

@@ -85,7 +85,8 @@ revoke execute on function badges.count_correct(uuid) from public, anon, authent
 grant execute on function badges.count_correct(uuid) to service_role;
 
 /**
- * Record a quiz attempt (also a day of activity) and award quiz and streak badges reached.
+ * Record a quiz attempt (also a day of activity) and award the quiz, streak and active_days
+ * badges reached.
  * Returns {newly_correct, correct_providers, total_providers, awarded}.
  */
 create or replace function badges.record_score(
@@ -103,7 +104,8 @@ begin
   perform badges.lock_user(p_user_id);
   v_newly := badges.score_attempt(p_user_id, p_provider_id, p_quiz_correct);
   perform badges.touch_activity(p_user_id, null, null);
-  v_awarded := badges.award_qualifying(p_user_id, array['streak', 'quiz_distinct', 'quiz_all']);
+  v_awarded := badges.award_qualifying(
+    p_user_id, array['streak', 'quiz_distinct', 'quiz_all', 'active_days']);
   if v_newly then
     perform badges.count_correct(p_user_id);
   end if;

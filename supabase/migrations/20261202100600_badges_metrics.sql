@@ -66,6 +66,11 @@ grant select on badges.metric_events to authenticated;
 grant select, insert, update, delete on badges.metric_events to service_role;
 create index if not exists metric_events_user_metric_idx
   on badges.metric_events (user_id, metric, id);
+-- A windowed metric badge (definitions.within_days) sums one user's events of one metric over a
+-- few days: by this index, a range of the user's recent events rather than every event the user
+-- ever had.
+create index if not exists metric_events_user_metric_at_idx
+  on badges.metric_events (user_id, metric, occurred_at);
 
 drop policy if exists "Metric events are readable by their owner"
   on badges.metric_events;

@@ -4,7 +4,59 @@
  * (the batch check, backfill). Composite badges (all_of) are awarded after the badges they
  * require, until nothing more is due. Per-user statements are written for one user, so their
  * plans are cached, not re-planned.
+ *
+ * A windowed rule (definitions.within_days: metric, distinct, active_days) is judged as of an
+ * instant t: for events, t - within_days x 24 hours < occurred_at <= t (hours, not days: "7 days"
+ * subtracted in a session whose zone changes clocks that week would be 167 or 169 hours, and the
+ * window must not depend on the session); for active days, the within_days calendar days ending
+ * with the user's today at t (the day activity at t counts for, badges.activity_day, as the
+ * streaks use). t is the engine's "now": now(), or the instant a dated call (track,
+ * record_activity with p_at; check_badges_all with p_at) runs as of, which those functions
+ * publish in the transaction-local setting badges.as_of (read by the qualified view, which
+ * cannot take an argument and must stay a view: a user filter is pushed into every branch of
+ * it). A windowed badge is removed by the batch check (revoke_lapsed, logged as an automatic
+ * revocation, which writes no notification) when its rule no longer holds.
  */
+
+/**
+ * The instant the rules judge windows at: the transaction's badges.as_of when a dated call set
+ * it (badges.set_as_of), else now(). The qualified view and badge_progress write the same
+ * expression out rather than call this: a function with SET search_path is not inlined.
+ */
+create or replace function badges.as_of()
+returns timestamptz
+language sql stable
+set search_path = ''
+as $$
+  select coalesce(nullif(pg_catalog.current_setting('badges.as_of', true), '')::timestamptz,
+                  pg_catalog.now())
+$$;
+revoke execute on function badges.as_of() from public, anon, authenticated;
+grant execute on function badges.as_of() to service_role;
+
+/**
+ * Make p_at (when not null) the instant the rules judge windows at, for the rest of the
+ * transaction or until the caller puts back the returned previous value (which may be '').
+ * Written in UTC ISO 8601, which reads back exactly whatever the session's DateStyle.
+ */
+create or replace function badges.set_as_of(p_at timestamptz)
+returns text
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_previous text := coalesce(pg_catalog.current_setting('badges.as_of', true), '');
+begin
+  if p_at is not null then
+    perform pg_catalog.set_config(
+      'badges.as_of',
+      pg_catalog.to_char(p_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), true);
+  end if;
+  return v_previous;
+end;
+$$;
+revoke execute on function badges.set_as_of(timestamptz) from public, anon, authenticated;
+grant execute on function badges.set_as_of(timestamptz) to service_role;
 
 /** What the rules look at for one user, as of p_at. */
 create or replace function badges.user_facts(p_user_id uuid, p_at timestamptz default now())
@@ -28,13 +80,17 @@ grant execute on function badges.user_facts(uuid, timestamptz) to service_role;
 /**
  * The pairs the base automatic rules grant, whether or not the badge is enabled, in its window,
  * or already awarded (the callers decide that). A query filtered by user_id is pushed into every
- * branch, so the request path reads one user's rows by primary key.
+ * branch, so the request path reads one user's rows by primary key. The windowed rules are
+ * judged as of badges.as_of (else now); each windowed branch starts from the user's row
+ * (metric_totals, streaks), so a user filter is pushed into it and it reads that user's window
+ * by key (metric_events_user_metric_at_idx); the batch reads it once per user who has the
+ * metric or any activity.
  */
 create or replace view badges.qualified with (security_invoker = true) as
   select t.user_id, d.id as badge_id
   from badges.metric_totals t
   join badges.definitions d
-    on d.rule in ('metric', 'distinct') and d.metric = t.metric
+    on d.rule in ('metric', 'distinct') and d.within_days is null and d.metric = t.metric
    and case d.rule when 'metric' then t.total else t.distinct_count end >= d.threshold
   union all
   select s.user_id, d.id
@@ -50,7 +106,33 @@ create or replace view badges.qualified with (security_invoker = true) as
   join badges.definitions d
     on (d.rule = 'quiz_distinct' and q.correct >= d.threshold)
     or (d.rule = 'quiz_all'
-        and q.correct >= (select count(*) from badges.quiz_providers p where p.active));
+        and q.correct >= (select count(*) from badges.quiz_providers p where p.active))
+  union all
+  select t.user_id, d.id
+  from badges.metric_totals t
+  join badges.definitions d
+    on d.rule in ('metric', 'distinct') and d.within_days is not null and d.metric = t.metric
+  cross join lateral (
+    select coalesce(nullif(pg_catalog.current_setting('badges.as_of', true), '')::timestamptz,
+                    pg_catalog.now()) as at) n
+  cross join lateral (
+    select coalesce(sum(e.amount), 0) as total, count(distinct e.item) as items
+    from badges.metric_events e
+    where e.user_id = t.user_id and e.metric = t.metric
+      and e.occurred_at > n.at - d.within_days * interval '24 hours' and e.occurred_at <= n.at) w
+  where case d.rule when 'metric' then w.total else w.items end >= d.threshold
+  union all
+  select s.user_id, d.id
+  from badges.streaks s
+  join badges.definitions d on d.rule = 'active_days'
+  cross join lateral (
+    select badges.activity_day(
+      coalesce(nullif(pg_catalog.current_setting('badges.as_of', true), '')::timestamptz,
+               pg_catalog.now()),
+      s.timezone, s.timezone, s.previous_timezone, s.timezone_changed_at) as today) n
+  where (select count(*) from badges.activity_days a
+         where a.user_id = s.user_id and a.day > n.today - d.within_days and a.day <= n.today)
+        >= d.threshold;
 revoke all on badges.qualified from public, anon, authenticated;
 grant select on badges.qualified to service_role;
 
@@ -73,7 +155,7 @@ returns text[]
 language sql immutable
 set search_path = ''
 as $$
-  select array['metric', 'distinct', 'streak', 'quiz_distinct', 'quiz_all']
+  select array['metric', 'distinct', 'streak', 'quiz_distinct', 'quiz_all', 'active_days']
 $$;
 revoke execute on function badges.base_rules() from public, anon, authenticated;
 grant execute on function badges.base_rules() to service_role;
@@ -84,8 +166,10 @@ grant execute on function badges.base_rules() to service_role;
  * exist and badges a service revoked by hand. p_at (a dated event) is when the award happens:
  * the window is judged then, and it is earned_at. Else earned_at is (p_backdate) when the goal was
  * reached where the record says (the first metric event whose total reached the threshold; the
- * threshold-th distinct item), never before the window opened, else now. Returns the rows
- * inserted.
+ * threshold-th distinct item), never before the window opened, else now. "Now" is
+ * badges.as_of(): the instant a dated call runs as of, else now(). A windowed badge is not
+ * backdated: its goal holds as of now, whenever it was first reached, so it is dated now.
+ * Returns the rows inserted.
  * The request path (one user, no badge filter, no backdating) has a statement of its own, whose
  * plan is cached: the general one would be planned anew per call (a generic plan for
  * "p_user_id is null or user_id = p_user_id" cannot use the user's index).
@@ -98,17 +182,19 @@ returns setof badges.awards
 language plpgsql
 set search_path = ''
 as $$
+declare
+  v_at timestamptz := coalesce(p_at, badges.as_of());
 begin
   if p_user_id is not null and p_badge_id is null and not p_backdate then
     return query
     insert into badges.awards as a (user_id, badge_id, earned_at)
-    select q.user_id, q.badge_id, coalesce(p_at, now())
+    select q.user_id, q.badge_id, v_at
     from badges.qualified q
     join badges.definitions d on d.id = q.badge_id
     where q.user_id = p_user_id
       and d.rule = any (p_rules) and d.enabled
-      and (d.starts_at is null or d.starts_at <= coalesce(p_at, now()))
-      and (d.ends_at is null or coalesce(p_at, now()) < d.ends_at)
+      and (d.starts_at is null or d.starts_at <= v_at)
+      and (d.ends_at is null or v_at < d.ends_at)
       and not exists (select 1 from badges.awards x
                       where x.user_id = p_user_id and x.badge_id = q.badge_id)
       and not exists (select 1 from badges.revocations r
@@ -122,11 +208,11 @@ begin
   return query
   insert into badges.awards as a (user_id, badge_id, earned_at)
   select q.user_id, q.badge_id,
-         coalesce(p_at, case when r.reached is not null then greatest(r.reached, d.starts_at) end, now())
+         coalesce(p_at, case when r.reached is not null then greatest(r.reached, d.starts_at) end, v_at)
   from badges.qualified q
   join badges.definitions d on d.id = q.badge_id
   cross join lateral (
-    select case when p_backdate then
+    select case when p_backdate and d.within_days is null then
       case d.rule
         when 'metric' then (
           select e.occurred_at from badges.metric_events e
@@ -140,8 +226,8 @@ begin
   where (p_user_id is null or q.user_id = p_user_id)
     and (p_badge_id is null or d.id = p_badge_id)
     and d.rule = any (p_rules) and d.enabled
-    and (d.starts_at is null or d.starts_at <= coalesce(p_at, now()))
-    and (d.ends_at is null or coalesce(p_at, now()) < d.ends_at)
+    and (d.starts_at is null or d.starts_at <= v_at)
+    and (d.ends_at is null or v_at < d.ends_at)
     and not exists (select 1 from badges.awards x
                     where x.user_id = q.user_id and x.badge_id = q.badge_id)
     and not exists (select 1 from badges.revocations r
@@ -230,7 +316,8 @@ grant execute on function badges.award_composites(uuid, text, timestamptz, boole
 
 /**
  * Award one user every badge that the rules in p_rules grant, then the composites that makes
- * due. Returns the ids this call awarded, sorted. Callers hold badges.lock_user.
+ * due; with p_at, windows are judged as of p_at too. Returns the ids this call awarded, sorted.
+ * Callers hold badges.lock_user.
  */
 create or replace function badges.award_qualifying(
   p_user_id uuid, p_rules text[], p_at timestamptz default null)
@@ -240,11 +327,13 @@ set search_path = ''
 as $$
 declare
   v_awarded text[];
+  v_previous text := badges.set_as_of(p_at);
 begin
   select coalesce(pg_catalog.array_agg(a.badge_id), '{}') into v_awarded
   from badges.award_rules(p_user_id, p_rules, null, p_at) a;
   select v_awarded || coalesce(pg_catalog.array_agg(a.badge_id), '{}') into v_awarded
   from badges.award_composites(p_user_id, null, p_at) a;
+  perform pg_catalog.set_config('badges.as_of', v_previous, true);
   return array(select pg_catalog.unnest(v_awarded) order by 1);
 end;
 $$;
@@ -300,11 +389,14 @@ grant execute on function badges.revoke_lapsed(uuid) to service_role;
 /**
  * Bring every user's awards in line with the rules, set-based: award what is due (only
  * p_badge_id when given; earned_at backdated to when the goal was reached where the record
- * says), and with p_revoke remove auto_revoke badges that lapsed. Without p_notify no
- * notification is written (a backfill is silent). Returns {awarded_count, revoked_count}.
+ * says), and with p_revoke remove auto_revoke badges that lapsed, windowed ones included.
+ * Without p_notify no notification is written (a backfill is silent). p_at (tests, replays)
+ * runs the check as of that instant: windows are judged then, and what is not backdated is
+ * dated then. Returns {awarded_count, revoked_count}.
  */
 create or replace function badges.check_badges_all(
-  p_badge_id text default null, p_notify boolean default false, p_revoke boolean default true)
+  p_badge_id text default null, p_notify boolean default false, p_revoke boolean default true,
+  p_at timestamptz default null)
 returns jsonb
 language plpgsql
 set search_path = ''
@@ -313,6 +405,7 @@ declare
   v_def badges.definitions;
   v_awarded bigint;
   v_revoked integer := 0;
+  v_previous text := badges.set_as_of(p_at);
 begin
   if p_badge_id is not null then
     v_def := badges.definition(p_badge_id);
@@ -333,12 +426,14 @@ begin
     v_revoked := badges.revoke_lapsed(null);
   end if;
   perform pg_catalog.set_config('badges.silent', '', true);
+  perform pg_catalog.set_config('badges.as_of', v_previous, true);
   return pg_catalog.jsonb_build_object('awarded_count', v_awarded, 'revoked_count', v_revoked);
 end;
 $$;
-revoke execute on function badges.check_badges_all(text, boolean, boolean)
+revoke execute on function badges.check_badges_all(text, boolean, boolean, timestamptz)
   from public, anon, authenticated;
-grant execute on function badges.check_badges_all(text, boolean, boolean) to service_role;
+grant execute on function badges.check_badges_all(text, boolean, boolean, timestamptz)
+  to service_role;
 
 /**
  * One user's check of every automatic badge: award what is due, remove auto_revoke badges that

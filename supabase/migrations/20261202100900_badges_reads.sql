@@ -11,7 +11,11 @@
  * Every badge with the user's state: earned_at (or null), current and target of its numeric
  * goal (null when it has none; an earned badge shows its goal reached) and the unit goal counts.
  * The user's rows are read by key, one look-up per badge (subqueries, not joins): the plan
- * cannot turn into a scan of a large table whatever the statistics say.
+ * cannot turn into a scan of a large table whatever the statistics say. A windowed badge's
+ * current is its value in the window as of now (badges.as_of), and it is shown earned only
+ * while that value reaches its target: between the moment it lapses and the batch check that
+ * revokes it, it reads as not earned (and is proposed as a next milestone) though the award
+ * still counts.
  */
 create or replace function badges.badge_progress(p_user_id uuid)
 returns table (def badges.definitions, earned_at timestamptz, current bigint, target bigint,
@@ -20,21 +24,44 @@ language sql stable
 set search_path = ''
 as $$
   with facts as materialized (
-    select * from badges.user_facts(p_user_id)
+    select f.*, n.at,
+      badges.activity_day(n.at, s.timezone, s.timezone, s.previous_timezone,
+                          s.timezone_changed_at) as today
+    from badges.user_facts(p_user_id) f
+    cross join (select coalesce(
+      nullif(pg_catalog.current_setting('badges.as_of', true), '')::timestamptz,
+      pg_catalog.now()) as at) n
+    left join badges.streaks s on s.user_id = p_user_id
   ), goals as (
     select d,
       (select a.earned_at from badges.awards a
        where a.user_id = p_user_id and a.badge_id = d.id) as earned_at,
-      case d.rule
-        when 'streak' then f.current_streak
-        when 'quiz_distinct' then f.correct_providers
-        when 'quiz_all' then f.correct_providers
-        when 'metric' then coalesce((select t.total from badges.metric_totals t
-                                     where t.user_id = p_user_id and t.metric = d.metric), 0)
-        when 'distinct' then coalesce((select t.distinct_count from badges.metric_totals t
+      case
+        when d.within_days is not null and d.rule = 'metric' then greatest(coalesce(
+          (select sum(e.amount) from badges.metric_events e
+           where e.user_id = p_user_id and e.metric = d.metric
+             and e.occurred_at > f.at - d.within_days * interval '24 hours'
+             and e.occurred_at <= f.at), 0), 0)
+        when d.within_days is not null and d.rule = 'distinct' then
+          (select count(distinct e.item) from badges.metric_events e
+           where e.user_id = p_user_id and e.metric = d.metric
+             and e.occurred_at > f.at - d.within_days * interval '24 hours'
+             and e.occurred_at <= f.at)
+        when d.rule = 'active_days' then
+          (select count(*) from badges.activity_days a
+           where a.user_id = p_user_id and a.day > f.today - d.within_days
+             and a.day <= f.today)
+        else case d.rule
+          when 'streak' then f.current_streak
+          when 'quiz_distinct' then f.correct_providers
+          when 'quiz_all' then f.correct_providers
+          when 'metric' then coalesce((select t.total from badges.metric_totals t
                                        where t.user_id = p_user_id and t.metric = d.metric), 0)
-        when 'all_of' then (select count(*) from badges.awards b
-                            where b.user_id = p_user_id and b.badge_id = any (d.requires))
+          when 'distinct' then coalesce((select t.distinct_count from badges.metric_totals t
+                                         where t.user_id = p_user_id and t.metric = d.metric), 0)
+          when 'all_of' then (select count(*) from badges.awards b
+                              where b.user_id = p_user_id and b.badge_id = any (d.requires))
+        end
       end as current,
       case d.rule
         when 'quiz_all' then nullif(f.total_providers, 0)
@@ -42,21 +69,26 @@ as $$
         else d.threshold
       end as target,
       case when d.metric is not null then coalesce(nullif(m.unit, ''), m.name)
-        when d.rule = 'streak' then 'days' when d.rule = 'all_of' then 'badges'
+        when d.rule in ('streak', 'active_days') then 'days' when d.rule = 'all_of' then 'badges'
         else 'providers' end as unit,
       case when d.metric is not null
         then coalesce(nullif(m.unit_one, ''), nullif(m.unit, ''), m.name)
-        when d.rule = 'streak' then 'day' when d.rule = 'all_of' then 'badge'
+        when d.rule in ('streak', 'active_days') then 'day' when d.rule = 'all_of' then 'badge'
         else 'provider' end as unit_one
     from badges.definitions d
     cross join facts f
     left join badges.metrics m on m.id = d.metric
+  ), held as (
+    select d, case when (d).within_days is null or current >= target then earned_at end
+             as earned_at,
+           current, target, unit, unit_one
+    from goals
   )
   select d, earned_at,
          case when target is null then null
               when earned_at is not null then target else least(current, target) end,
          target, unit, unit_one
-  from goals
+  from held
 $$;
 revoke execute on function badges.badge_progress(uuid) from public, anon, authenticated;
 grant execute on function badges.badge_progress(uuid) to service_role;

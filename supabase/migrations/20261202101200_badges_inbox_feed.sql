@@ -137,22 +137,32 @@ revoke execute on function badges.feed(integer, timestamptz, uuid, text)
 grant execute on function badges.feed(integer, timestamptz, uuid, text) to service_role;
 
 /**
- * Read, and with a non-null p_feed_opt_out set, the user's preferences. Returns {feed_opt_out}.
+ * Read, and with non-null arguments set, the user's preferences: feed_opt_out, and
+ * profile_public (users.profile_public, the public profile's opt-out: see the profiles file).
+ * Returns {feed_opt_out, profile_public}.
  */
-create or replace function badges.preferences(p_user_id uuid, p_feed_opt_out boolean)
+create or replace function badges.preferences(
+  p_user_id uuid, p_feed_opt_out boolean, p_profile_public boolean)
 returns jsonb
 language plpgsql
 set search_path = ''
 set jit = off
 as $$
 begin
-  if p_feed_opt_out is not null then
+  if p_feed_opt_out is not null or p_profile_public is not null then
     perform badges.lock_user(p_user_id);
-    update badges.users u set feed_opt_out = p_feed_opt_out where u.user_id = p_user_id;
+    update badges.users u
+    set feed_opt_out = coalesce(p_feed_opt_out, u.feed_opt_out),
+        profile_public = coalesce(p_profile_public, u.profile_public)
+    where u.user_id = p_user_id;
   end if;
-  return pg_catalog.jsonb_build_object('feed_opt_out', coalesce(
-    (select u.feed_opt_out from badges.users u where u.user_id = p_user_id), false));
+  -- A user never written for has the defaults (and no row: reading registers nobody).
+  return (select pg_catalog.jsonb_build_object(
+                   'feed_opt_out', coalesce(u.feed_opt_out, false),
+                   'profile_public', coalesce(u.profile_public, true))
+          from (select) one left join badges.users u on u.user_id = p_user_id);
 end;
 $$;
-revoke execute on function badges.preferences(uuid, boolean) from public, anon, authenticated;
-grant execute on function badges.preferences(uuid, boolean) to service_role;
+revoke execute on function badges.preferences(uuid, boolean, boolean)
+  from public, anon, authenticated;
+grant execute on function badges.preferences(uuid, boolean, boolean) to service_role;

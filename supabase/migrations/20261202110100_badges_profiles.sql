@@ -6,18 +6,16 @@
  *                            showcase, current level and badge count; nothing private
  *   showcase {badge_ids}     pin up to 5 earned badges, in order (a new list replaces the old)
  *   current_level            the highest level the user meets, and the next one's steps
- *   preferences              now also profile_public (replaces the inbox_feed file's version)
  *
- * users.profile_public (default true) is the opt-out: a user who turns it off is, to everyone
- * else, a user the service does not know (BD011), so the answer reveals no more than an id
- * never seen would. The owner and service callers still read the profile. Also read by the
+ * users.profile_public (default true; the counts file's users table, set with
+ * badges.preferences in the inbox_feed file) is the opt-out: a user who turns it off is, to
+ * everyone else, a user the service does not know (BD011), so the answer reveals no more than an
+ * id never seen would. The owner and service callers still read the profile. Also read by the
  * discovery functions, which list only public holders.
  *
  * Error codes: BD011 unknown user (no profile to show), BD012 badge not earned (a pin of a
  * badge the user does not hold).
  */
-
-alter table badges.users add column if not exists profile_public boolean not null default true;
 
 /**
  * A user's pinned badges, slot 1 to 5 in the order shown. Written only by badges.set_showcase.
@@ -265,35 +263,3 @@ $$;
 revoke execute on function badges.profile(uuid, uuid, integer, timestamptz, text)
   from public, anon, authenticated;
 grant execute on function badges.profile(uuid, uuid, integer, timestamptz, text) to service_role;
-
-/**
- * Read, and with non-null arguments set, the user's preferences. Returns {feed_opt_out,
- * profile_public}. Replaces the two-argument version of the inbox_feed file: PostgREST picks a
- * function by its named arguments, so the old signature is dropped, not overloaded.
- */
-drop function if exists badges.preferences(uuid, boolean);
-create or replace function badges.preferences(
-  p_user_id uuid, p_feed_opt_out boolean, p_profile_public boolean)
-returns jsonb
-language plpgsql
-set search_path = ''
-set jit = off
-as $$
-begin
-  if p_feed_opt_out is not null or p_profile_public is not null then
-    perform badges.lock_user(p_user_id);
-    update badges.users u
-    set feed_opt_out = coalesce(p_feed_opt_out, u.feed_opt_out),
-        profile_public = coalesce(p_profile_public, u.profile_public)
-    where u.user_id = p_user_id;
-  end if;
-  -- A user never written for has the defaults (and no row: reading registers nobody).
-  return (select pg_catalog.jsonb_build_object(
-                   'feed_opt_out', coalesce(u.feed_opt_out, false),
-                   'profile_public', coalesce(u.profile_public, true))
-          from (select) one left join badges.users u on u.user_id = p_user_id);
-end;
-$$;
-revoke execute on function badges.preferences(uuid, boolean, boolean)
-  from public, anon, authenticated;
-grant execute on function badges.preferences(uuid, boolean, boolean) to service_role;

@@ -2,19 +2,9 @@
  * Discovery (issue 12): one badge as a user sees it (badges.get_badge) and the public holders
  * of a badge, newest first (badges.badge_holders). Both are reads for any signed-in user or a
  * service, and keep a hidden badge secret from whoever has not earned it: the answer for a
- * hidden badge is the same 404 as for an id no badge has.
+ * hidden badge is the same 404 as for an id no badge has. badge_holders pages by the awards
+ * file's awards_holders_idx (badge_id, earned_at desc, user_id desc).
  */
-
-/**
- * A badge's holders newest first, in the order badge_holders pages them: a page is a range
- * scan of this index from its cursor, reading the page's entries (and the private holders
- * among them) whatever the badge's popularity or the page's depth. awards_badge_id_idx
- * (badge_id) alone returns a badge's holders in no useful order: every page would read and
- * sort all of them, a million for a badge everyone holds. New awards of a badge land at the
- * start of its range (the newest), on a few hot leaf pages rather than random ones.
- */
-create index if not exists awards_holders_idx
-  on badges.awards (badge_id, earned_at desc, user_id desc);
 
 /**
  * One badge with its rarity, and p_user_id's state of it: {badge: {…wire, rarity}, me:

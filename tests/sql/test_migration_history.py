@@ -1,5 +1,6 @@
 """What badges.migrate does with the history a database records: a database migrated with the
-files from before the baseline is refused, with what to do, and nothing is applied to it."""
+files from before the baseline, or with an earlier text of a file of now, is refused, with what
+to do, and nothing is applied to it."""
 
 from __future__ import annotations
 
@@ -63,6 +64,64 @@ def test_a_database_migrated_before_the_baseline_is_refused_and_left_as_it_is(em
         assert rows(
             conn, "select version from supabase_migrations.schema_migrations order by 1"
         ) == [("20261122000100",), ("20261122000200",)]
+
+
+def test_a_database_migrated_with_an_earlier_text_of_a_file_is_refused_and_left_as_it_is(
+    make_database: Callable[[], str],
+):
+    """Pinned: until the first release a change edits the file of its concern in place, so a
+    database that recorded another text of a file (a developer's database migrated before the
+    edit) holds older definitions: migrate raises before applying anything (here the last file,
+    whose record is taken away, stays unapplied), naming the file and how to re-create it, in
+    one line."""
+    url = make_database()
+    rules = next(m for m in migrations() if m.name == "badges_rules")
+    last = migrations()[-1]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "update supabase_migrations.schema_migrations"
+            " set statements = array[replace(statements[1], 'p_at', 'p_when')] where version = %s",
+            (rules.version,),
+        )
+        conn.execute(
+            "delete from supabase_migrations.schema_migrations where version = %s",
+            (last.version,),
+        )
+
+    with pytest.raises(MigrationHistoryError) as raised:
+        migrate(url)
+
+    message = str(raised.value)
+    assert f"earlier text of {rules.path.name} (" in message
+    assert "rm -rf .data/postgres" in message
+    assert "supabase db reset" in message
+    assert "\n" not in message
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert (
+            rows(
+                conn,
+                "select 1 from supabase_migrations.schema_migrations where version = %s",
+                last.version,
+            )
+            == []
+        )
+
+
+def test_a_history_recorded_by_the_supabase_cli_is_not_compared_with_the_files(
+    make_database: Callable[[], str],
+):
+    """The Supabase CLI records a file as its split statements (several elements), which do not
+    spell the file exactly: such a record is taken as it is, whatever its text."""
+    url = make_database()
+    rules = next(m for m in migrations() if m.name == "badges_rules")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "update supabase_migrations.schema_migrations"
+            " set statements = array['select 1', 'select 2'] where version = %s",
+            (rules.version,),
+        )
+
+    assert migrate(url) == []
 
 
 def test_versions_of_other_migrations_in_the_history_are_left_alone(

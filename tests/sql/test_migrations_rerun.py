@@ -199,19 +199,10 @@ def test_reapplying_the_migrations_twice_more_still_changes_nothing(isolated_dat
 
 
 # Files that, applied again alone, would put back an older definition of an object that a later
-# file replaced: file name -> which objects. Empty while every object is defined in one file (the
-# baseline); a later migration that replaces an object of an earlier file adds that file here.
-SUPERSEDED: dict[str, str] = {
-    "20261202101200_badges_inbox_feed.sql": "badges.preferences (profiles: 3 arguments)",
-    "20261202100100_badges_catalog.sql": "badges.sync_catalog (dynamic: within_days)",
-    "20261202100400_badges_activity.sql": "badges.record_activity (dynamic: active_days)",
-    "20261202100500_badges_quiz.sql": "badges.record_score (dynamic: active_days)",
-    "20261202100700_badges_rules.sql": (
-        "badges.qualified, base_rules, award_rules, award_qualifying, check_badges_all"
-        " (dynamic: windowed rules, p_at)"
-    ),
-    "20261202100900_badges_reads.sql": "badges.badge_progress (dynamic: windowed progress)",
-}
+# file replaced: file name -> which objects. Empty while every object is defined in one file (until
+# the first release a change edits the file of its concern in place); after a release, a later
+# migration that replaces an object of an earlier file adds that file here.
+SUPERSEDED: dict[str, str] = {}
 
 
 def schema_dump(url: str) -> str | None:
