@@ -793,15 +793,16 @@ CREATE FUNCTION badges.check_streaks(p_user_id uuid) RETURNS jsonb
     AS $$
 declare
   v_awarded text[];
-  v_facts record;
+  v_streak badges.streaks;
 begin
   perform badges.lock_user(p_user_id);
+  select * into v_streak from badges.streaks s where s.user_id = p_user_id;
+  if found then
+    v_streak := badges.freeze_missed_days(p_user_id, badges.streak_today(v_streak, now()));
+  end if;
   v_awarded := badges.award_qualifying(p_user_id, array['streak']);
-  select * into v_facts from badges.user_facts(p_user_id);
-  return pg_catalog.jsonb_build_object(
-    'current_streak', v_facts.current_streak,
-    'longest_streak', v_facts.longest_streak,
-    'awarded', pg_catalog.to_jsonb(v_awarded));
+  return badges.streak_json(p_user_id, v_streak, now())
+    || pg_catalog.jsonb_build_object('awarded', pg_catalog.to_jsonb(v_awarded));
 end;
 $$;
 
@@ -815,11 +816,30 @@ CREATE FUNCTION badges.check_streaks_all() RETURNS jsonb
     AS $$
 declare
   v_awarded bigint;
+  v_used bigint := 0;
+  v_user uuid;
+  v_before integer;
+  v_row badges.streaks;
 begin
+  for v_user in
+    select s.user_id from badges.streaks s
+    cross join lateral (select badges.streak_today(s, now()) - 1
+                          - greatest(s.last_active_day, s.frozen_through) as missed) m
+    where s.freezes_left > 0 and s.current_streak > 0
+      and m.missed between 1 and s.freezes_left  -- else nothing to do, or too few to spend
+    order by s.user_id
+  loop
+    perform badges.lock_user(v_user);
+    select * into v_row from badges.streaks s where s.user_id = v_user;
+    v_before := v_row.freezes_left;
+    v_row := badges.freeze_missed_days(v_user, badges.streak_today(v_row, now()));
+    v_used := v_used + v_before - v_row.freezes_left;
+  end loop;
   select count(*) into v_awarded from badges.award_rules(null, array['streak']);
   select v_awarded + count(*) into v_awarded from badges.award_composites(null);
   return pg_catalog.jsonb_build_object(
-    'users_checked', (select count(*) from badges.streaks), 'awarded_count', v_awarded);
+    'users_checked', (select count(*) from badges.streaks), 'awarded_count', v_awarded,
+    'freezes_used', v_used);
 end;
 $$;
 
@@ -1368,6 +1388,59 @@ end;
 $$;
 
 --
+-- Name: streaks; Type: TABLE; Schema: badges; Owner: -
+--
+
+CREATE TABLE badges.streaks (
+    user_id uuid NOT NULL,
+    timezone text DEFAULT 'UTC'::text NOT NULL,
+    previous_timezone text,
+    timezone_changed_at timestamp with time zone,
+    current_streak integer DEFAULT 0 NOT NULL,
+    longest_streak integer DEFAULT 0 NOT NULL,
+    last_active_day date,
+    streak_start date,
+    frozen_through date,
+    freezes_left integer DEFAULT 0 NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT streaks_check CHECK ((longest_streak >= current_streak)),
+    CONSTRAINT streaks_current_streak_check CHECK ((current_streak >= 0)),
+    CONSTRAINT streaks_freezes_left_check CHECK ((freezes_left >= 0))
+);
+
+--
+-- Name: freeze_missed_days(uuid, date); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.freeze_missed_days(p_user_id uuid, p_today date) RETURNS badges.streaks
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_row badges.streaks;
+  v_last date;
+  v_spent integer;
+begin
+  select * into v_row from badges.streaks s where s.user_id = p_user_id for update;
+  v_last := greatest(v_row.last_active_day, v_row.frozen_through);
+  if v_row.current_streak > 0 and v_last < p_today - 1
+     and p_today - 1 - v_last <= v_row.freezes_left then
+    insert into badges.frozen_days (user_id, day)
+    select p_user_id, d::date
+    from pg_catalog.generate_series(v_last + 1, p_today - 1, interval '1 day') d
+    on conflict do nothing;
+    get diagnostics v_spent = row_count;
+    update badges.streaks s
+    set freezes_left = s.freezes_left - v_spent, frozen_through = p_today - 1,
+        updated_at = now()
+    where s.user_id = p_user_id
+    returning * into v_row;
+  end if;
+  return v_row;
+end;
+$$;
+
+--
 -- Name: get_badge(uuid, text); Type: FUNCTION; Schema: badges; Owner: -
 --
 
@@ -1419,6 +1492,30 @@ CREATE FUNCTION badges.get_catalog() RETURNS jsonb
       select pg_catalog.jsonb_agg(
         pg_catalog.jsonb_build_object('id', p.id, 'name', p.name) order by p.sort_order, p.id)
       from badges.quiz_providers p where p.active), '[]'::jsonb))
+$$;
+
+--
+-- Name: grant_freezes(uuid, integer); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.grant_freezes(p_user_id uuid, p_count integer) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    SET jit TO 'off'
+    AS $$
+declare
+  v_left integer;
+begin
+  if p_count is null or p_count not between 1 and 10 then
+    raise exception using errcode = 'BD004', message = 'invalid freeze count',
+      detail = pg_catalog.format('count must be 1 to 10, not %s.', coalesce(p_count::text, 'null'));
+  end if;
+  perform badges.lock_user(p_user_id);
+  insert into badges.streaks as s (user_id, freezes_left) values (p_user_id, p_count)
+  on conflict (user_id) do update set freezes_left = s.freezes_left + p_count, updated_at = now()
+  returning s.freezes_left into v_left;
+  return pg_catalog.jsonb_build_object('freezes_left', v_left);
+end;
 $$;
 
 --
@@ -1528,23 +1625,6 @@ CREATE FUNCTION badges.list_badges(p_user_id uuid) RETURNS jsonb
 $$;
 
 --
--- Name: streaks; Type: TABLE; Schema: badges; Owner: -
---
-
-CREATE TABLE badges.streaks (
-    user_id uuid NOT NULL,
-    timezone text DEFAULT 'UTC'::text NOT NULL,
-    previous_timezone text,
-    timezone_changed_at timestamp with time zone,
-    current_streak integer DEFAULT 0 NOT NULL,
-    longest_streak integer DEFAULT 0 NOT NULL,
-    last_active_day date,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT streaks_check CHECK ((longest_streak >= current_streak)),
-    CONSTRAINT streaks_current_streak_check CHECK ((current_streak >= 0))
-);
-
---
 -- Name: live_streak(badges.streaks, timestamp with time zone); Type: FUNCTION; Schema: badges; Owner: -
 --
 
@@ -1553,7 +1633,7 @@ CREATE FUNCTION badges.live_streak(p_streak badges.streaks, p_at timestamp with 
     SET search_path TO ''
     AS $$
   select case
-    when p_streak.last_active_day >= badges.activity_day(
+    when greatest(p_streak.last_active_day, p_streak.frozen_through) >= badges.activity_day(
       p_at, p_streak.timezone, p_streak.timezone, p_streak.previous_timezone,
       p_streak.timezone_changed_at) - 1
     then p_streak.current_streak
@@ -1945,10 +2025,8 @@ begin
   perform badges.lock_user(p_user_id);
   v_streak := badges.touch_activity(p_user_id, p_timezone, p_at);
   v_awarded := badges.award_qualifying(p_user_id, array['streak', 'active_days'], p_at);
-  return pg_catalog.jsonb_build_object(
-    'current_streak', badges.live_streak(v_streak, coalesce(p_at, now())),
-    'longest_streak', v_streak.longest_streak,
-    'awarded', pg_catalog.to_jsonb(v_awarded));
+  return badges.streak_json(p_user_id, v_streak, coalesce(p_at, now()))
+    || pg_catalog.jsonb_build_object('awarded', pg_catalog.to_jsonb(v_awarded));
 end;
 $$;
 
@@ -2425,10 +2503,40 @@ CREATE FUNCTION badges.showcase_of(p_user_id uuid, p_hidden boolean) RETURNS jso
 $$;
 
 --
--- Name: sync_catalog(jsonb, jsonb, jsonb, jsonb); Type: FUNCTION; Schema: badges; Owner: -
+-- Name: streak_json(uuid, badges.streaks, timestamp with time zone); Type: FUNCTION; Schema: badges; Owner: -
 --
 
-CREATE FUNCTION badges.sync_catalog(p_badges jsonb, p_providers jsonb, p_metrics jsonb, p_levels jsonb) RETURNS jsonb
+CREATE FUNCTION badges.streak_json(p_user_id uuid, p_streak badges.streaks, p_at timestamp with time zone) RETURNS jsonb
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select pg_catalog.jsonb_build_object(
+    'current_streak', coalesce(badges.live_streak(p_streak, p_at), 0),
+    'longest_streak', coalesce(p_streak.longest_streak, 0),
+    'freezes_left', coalesce(p_streak.freezes_left, 0),
+    'frozen_days', coalesce((
+      select pg_catalog.jsonb_agg(f.day order by f.day) from badges.frozen_days f
+      where f.user_id = p_user_id and f.day >= p_streak.streak_start
+        and badges.live_streak(p_streak, p_at) > 0), '[]'::jsonb))
+$$;
+
+--
+-- Name: streak_today(badges.streaks, timestamp with time zone); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.streak_today(p_streak badges.streaks, p_at timestamp with time zone) RETURNS date
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select badges.activity_day(p_at, p_streak.timezone, p_streak.timezone,
+                             p_streak.previous_timezone, p_streak.timezone_changed_at)
+$$;
+
+--
+-- Name: sync_catalog(jsonb, jsonb, jsonb, jsonb, jsonb); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.sync_catalog(p_badges jsonb, p_providers jsonb, p_metrics jsonb, p_levels jsonb, p_streak_freezes jsonb DEFAULT NULL::jsonb) RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path TO ''
     SET jit TO 'off'
@@ -2443,6 +2551,10 @@ begin
      or pg_catalog.jsonb_typeof(p_levels) is distinct from 'array' then
     raise exception using errcode = 'BD004', message = 'catalog must be four JSON arrays',
       detail = 'Pass badges, providers, metrics and levels as arrays; null would disable all.';
+  end if;
+  if p_streak_freezes is not null and pg_catalog.jsonb_typeof(p_streak_freezes) <> 'object' then
+    raise exception using errcode = 'BD004', message = 'streak_freezes must be a JSON object',
+      detail = 'Pass {"every_days": n, "max_held": m}, or null for no automatic freezes.';
   end if;
   v_changed := badges.sync_metrics_and_levels(p_metrics, p_levels);
 
@@ -2490,6 +2602,20 @@ begin
   where enabled and id not in (select b ->> 'id' from pg_catalog.jsonb_array_elements(p_badges) b);
   get diagnostics v_rows = row_count;
   v_changed := v_changed + v_rows + badges.sync_providers(p_providers);
+
+  if p_streak_freezes is null then
+    delete from badges.streak_freeze_policy;
+    get diagnostics v_rows = row_count;
+  else
+    insert into badges.streak_freeze_policy as t (id, every_days, max_held)
+    values (true, (p_streak_freezes ->> 'every_days')::integer,
+            (p_streak_freezes ->> 'max_held')::integer)
+    on conflict (id) do update set
+      every_days = excluded.every_days, max_held = excluded.max_held, updated_at = now()
+    where (t.every_days, t.max_held) is distinct from (excluded.every_days, excluded.max_held);
+    get diagnostics v_rows = row_count;
+  end if;
+  v_changed := v_changed + v_rows;
 
   return pg_catalog.jsonb_build_object(
     'changed', v_changed,
@@ -2678,9 +2804,16 @@ declare
   v_previous text;
   v_changed_at timestamptz;
   v_day date;
+  v_last date;
+  v_current integer;
+  v_restart boolean;
+  v_grant integer;
   v_row badges.streaks;
 begin
   select * into v_old from badges.streaks s where s.user_id = p_user_id for update;
+  if v_old.last_active_day is null then
+    v_old.timezone := null;  -- a row only a freeze grant made has no zone of its own yet
+  end if;
   v_tz := badges.checked_timezone(coalesce(p_timezone, v_old.timezone, 'UTC'));
   v_previous := v_old.previous_timezone;
   v_changed_at := v_old.timezone_changed_at;
@@ -2695,14 +2828,32 @@ begin
   on conflict do nothing;
 
   if found then
+    if v_old.user_id is not null then
+      v_old := badges.freeze_missed_days(p_user_id, v_day);  -- missed days first, if held
+    end if;
+    v_last := greatest(v_old.last_active_day, v_old.frozen_through);
+    v_restart := v_last is null or v_day > v_last + 1;
+    v_current := badges.next_streak(coalesce(v_old.current_streak, 0), v_last, v_day);
+    v_grant := 0;
+    if v_last is null or v_day > v_last then  -- the streak grew (or began): a freeze is due?
+      select case when v_current % p.every_days = 0
+                   and coalesce(v_old.freezes_left, 0) < p.max_held then 1 else 0 end
+      into v_grant
+      from badges.streak_freeze_policy p;
+      v_grant := coalesce(v_grant, 0);
+    end if;
     insert into badges.streaks as s (user_id, timezone, previous_timezone, timezone_changed_at,
-                                     current_streak, longest_streak, last_active_day)
-    values (p_user_id, v_tz, v_previous, v_changed_at, 1, 1, v_day)
+                                     current_streak, longest_streak, last_active_day,
+                                     streak_start, freezes_left)
+    values (p_user_id, v_tz, v_previous, v_changed_at, v_current, v_current, v_day, v_day,
+            v_grant)
     on conflict (user_id) do update set
-      current_streak = badges.next_streak(s.current_streak, s.last_active_day, v_day),
-      longest_streak = greatest(s.longest_streak,
-                                badges.next_streak(s.current_streak, s.last_active_day, v_day)),
+      current_streak = v_current,
+      longest_streak = greatest(s.longest_streak, v_current),
       last_active_day = greatest(s.last_active_day, v_day),
+      streak_start = case when v_restart then v_day else s.streak_start end,
+      frozen_through = case when v_restart then null else s.frozen_through end,
+      freezes_left = s.freezes_left + v_grant,
       timezone = v_tz, previous_timezone = v_previous, timezone_changed_at = v_changed_at,
       updated_at = now()
     returning * into v_row;
@@ -3008,6 +3159,16 @@ CREATE TABLE badges.board_deltas (
     board text NOT NULL,
     value integer NOT NULL,
     users bigint NOT NULL
+);
+
+--
+-- Name: frozen_days; Type: TABLE; Schema: badges; Owner: -
+--
+
+CREATE TABLE badges.frozen_days (
+    user_id uuid NOT NULL,
+    day date NOT NULL,
+    frozen_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
 --
@@ -3332,6 +3493,20 @@ CREATE TABLE badges.showcases (
 );
 
 --
+-- Name: streak_freeze_policy; Type: TABLE; Schema: badges; Owner: -
+--
+
+CREATE TABLE badges.streak_freeze_policy (
+    id boolean DEFAULT true NOT NULL,
+    every_days integer NOT NULL,
+    max_held integer NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT streak_freeze_policy_every_days_check CHECK (((every_days >= 1) AND (every_days <= 366))),
+    CONSTRAINT streak_freeze_policy_id_check CHECK (id),
+    CONSTRAINT streak_freeze_policy_max_held_check CHECK (((max_held >= 1) AND (max_held <= 100)))
+);
+
+--
 -- Name: user_stats; Type: TABLE; Schema: badges; Owner: -
 --
 
@@ -3383,6 +3558,13 @@ ALTER TABLE ONLY badges.board_counts
 
 ALTER TABLE ONLY badges.definitions
     ADD CONSTRAINT definitions_pkey PRIMARY KEY (id);
+
+--
+-- Name: frozen_days frozen_days_pkey; Type: CONSTRAINT; Schema: badges; Owner: -
+--
+
+ALTER TABLE ONLY badges.frozen_days
+    ADD CONSTRAINT frozen_days_pkey PRIMARY KEY (user_id, day);
 
 --
 -- Name: level_requirements level_requirements_pkey; Type: CONSTRAINT; Schema: badges; Owner: -
@@ -3530,6 +3712,13 @@ ALTER TABLE ONLY badges.showcases
 
 ALTER TABLE ONLY badges.showcases
     ADD CONSTRAINT showcases_user_id_slot_key UNIQUE (user_id, slot);
+
+--
+-- Name: streak_freeze_policy streak_freeze_policy_pkey; Type: CONSTRAINT; Schema: badges; Owner: -
+--
+
+ALTER TABLE ONLY badges.streak_freeze_policy
+    ADD CONSTRAINT streak_freeze_policy_pkey PRIMARY KEY (id);
 
 --
 -- Name: streaks streaks_pkey; Type: CONSTRAINT; Schema: badges; Owner: -
@@ -3806,6 +3995,12 @@ CREATE POLICY "Enabled metrics are readable by everyone" ON badges.metrics FOR S
 CREATE POLICY "Enabled visible badges are readable by everyone" ON badges.definitions FOR SELECT TO anon, authenticated USING ((enabled AND (NOT hidden)));
 
 --
+-- Name: frozen_days Frozen days are readable by their owner; Type: POLICY; Schema: badges; Owner: -
+--
+
+CREATE POLICY "Frozen days are readable by their owner" ON badges.frozen_days FOR SELECT TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid)));
+
+--
 -- Name: metric_events Metric events are readable by their owner; Type: POLICY; Schema: badges; Owner: -
 --
 
@@ -3868,6 +4063,12 @@ CREATE POLICY "Showcases are readable by their owner" ON badges.showcases FOR SE
 CREATE POLICY "Streaks are readable by their owner" ON badges.streaks FOR SELECT TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid)));
 
 --
+-- Name: streak_freeze_policy The streak freeze policy is readable by everyone; Type: POLICY; Schema: badges; Owner: -
+--
+
+CREATE POLICY "The streak freeze policy is readable by everyone" ON badges.streak_freeze_policy FOR SELECT TO anon, authenticated USING (true);
+
+--
 -- Name: activity_days; Type: ROW SECURITY; Schema: badges; Owner: -
 --
 
@@ -3896,6 +4097,12 @@ ALTER TABLE badges.board_deltas ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE badges.definitions ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: frozen_days; Type: ROW SECURITY; Schema: badges; Owner: -
+--
+
+ALTER TABLE badges.frozen_days ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: level_requirements; Type: ROW SECURITY; Schema: badges; Owner: -
@@ -4004,6 +4211,12 @@ ALTER TABLE badges.shares ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE badges.showcases ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: streak_freeze_policy; Type: ROW SECURITY; Schema: badges; Owner: -
+--
+
+ALTER TABLE badges.streak_freeze_policy ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: streaks; Type: ROW SECURITY; Schema: badges; Owner: -
@@ -4310,6 +4523,20 @@ REVOKE ALL ON FUNCTION badges.fold_counts() FROM PUBLIC;
 GRANT ALL ON FUNCTION badges.fold_counts() TO service_role;
 
 --
+-- Name: TABLE streaks; Type: ACL; Schema: badges; Owner: -
+--
+
+GRANT SELECT ON TABLE badges.streaks TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.streaks TO service_role;
+
+--
+-- Name: FUNCTION freeze_missed_days(p_user_id uuid, p_today date); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.freeze_missed_days(p_user_id uuid, p_today date) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.freeze_missed_days(p_user_id uuid, p_today date) TO service_role;
+
+--
 -- Name: FUNCTION get_badge(p_user_id uuid, p_badge_id text); Type: ACL; Schema: badges; Owner: -
 --
 
@@ -4322,6 +4549,13 @@ GRANT ALL ON FUNCTION badges.get_badge(p_user_id uuid, p_badge_id text) TO servi
 
 REVOKE ALL ON FUNCTION badges.get_catalog() FROM PUBLIC;
 GRANT ALL ON FUNCTION badges.get_catalog() TO service_role;
+
+--
+-- Name: FUNCTION grant_freezes(p_user_id uuid, p_count integer); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.grant_freezes(p_user_id uuid, p_count integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.grant_freezes(p_user_id uuid, p_count integer) TO service_role;
 
 --
 -- Name: FUNCTION inbox(p_user_id uuid, p_unread_only boolean, p_limit integer, p_before bigint); Type: ACL; Schema: badges; Owner: -
@@ -4350,13 +4584,6 @@ GRANT ALL ON FUNCTION badges.level_status(p_user_id uuid, p_level text) TO servi
 
 REVOKE ALL ON FUNCTION badges.list_badges(p_user_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION badges.list_badges(p_user_id uuid) TO service_role;
-
---
--- Name: TABLE streaks; Type: ACL; Schema: badges; Owner: -
---
-
-GRANT SELECT ON TABLE badges.streaks TO authenticated;
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.streaks TO service_role;
 
 --
 -- Name: FUNCTION live_streak(p_streak badges.streaks, p_at timestamp with time zone); Type: ACL; Schema: badges; Owner: -
@@ -4590,11 +4817,25 @@ REVOKE ALL ON FUNCTION badges.showcase_of(p_user_id uuid, p_hidden boolean) FROM
 GRANT ALL ON FUNCTION badges.showcase_of(p_user_id uuid, p_hidden boolean) TO service_role;
 
 --
--- Name: FUNCTION sync_catalog(p_badges jsonb, p_providers jsonb, p_metrics jsonb, p_levels jsonb); Type: ACL; Schema: badges; Owner: -
+-- Name: FUNCTION streak_json(p_user_id uuid, p_streak badges.streaks, p_at timestamp with time zone); Type: ACL; Schema: badges; Owner: -
 --
 
-REVOKE ALL ON FUNCTION badges.sync_catalog(p_badges jsonb, p_providers jsonb, p_metrics jsonb, p_levels jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION badges.sync_catalog(p_badges jsonb, p_providers jsonb, p_metrics jsonb, p_levels jsonb) TO service_role;
+REVOKE ALL ON FUNCTION badges.streak_json(p_user_id uuid, p_streak badges.streaks, p_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.streak_json(p_user_id uuid, p_streak badges.streaks, p_at timestamp with time zone) TO service_role;
+
+--
+-- Name: FUNCTION streak_today(p_streak badges.streaks, p_at timestamp with time zone); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.streak_today(p_streak badges.streaks, p_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.streak_today(p_streak badges.streaks, p_at timestamp with time zone) TO service_role;
+
+--
+-- Name: FUNCTION sync_catalog(p_badges jsonb, p_providers jsonb, p_metrics jsonb, p_levels jsonb, p_streak_freezes jsonb); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.sync_catalog(p_badges jsonb, p_providers jsonb, p_metrics jsonb, p_levels jsonb, p_streak_freezes jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.sync_catalog(p_badges jsonb, p_providers jsonb, p_metrics jsonb, p_levels jsonb, p_streak_freezes jsonb) TO service_role;
 
 --
 -- Name: FUNCTION sync_level_requirements(p_levels jsonb); Type: ACL; Schema: badges; Owner: -
@@ -4725,6 +4966,13 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.board_counts TO service_role;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.board_deltas TO service_role;
 
 --
+-- Name: TABLE frozen_days; Type: ACL; Schema: badges; Owner: -
+--
+
+GRANT SELECT ON TABLE badges.frozen_days TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.frozen_days TO service_role;
+
+--
 -- Name: TABLE level_requirements; Type: ACL; Schema: badges; Owner: -
 --
 
@@ -4837,6 +5085,14 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.shares TO service_role;
 
 GRANT SELECT ON TABLE badges.showcases TO authenticated;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.showcases TO service_role;
+
+--
+-- Name: TABLE streak_freeze_policy; Type: ACL; Schema: badges; Owner: -
+--
+
+GRANT SELECT ON TABLE badges.streak_freeze_policy TO anon;
+GRANT SELECT ON TABLE badges.streak_freeze_policy TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.streak_freeze_policy TO service_role;
 
 --
 -- Name: TABLE user_stats; Type: ACL; Schema: badges; Owner: -

@@ -117,6 +117,11 @@ def check_streaks(
     return r.StreakBatchResponse.model_validate(ctx.db.check_streaks_all())
 
 
+def grant_freezes(ctx: Context, call: Call[m.GrantFreezesRequest]) -> r.FreezesResponse:
+    """Give the user streak freezes (not capped by the catalog's max_held)."""
+    return r.FreezesResponse.model_validate(ctx.db.grant_freezes(call.user(), call.request.count))
+
+
 def record_score(ctx: Context, call: Call[m.RecordScoreRequest]) -> r.ScoreResponse:
     """Record a quiz answer for a provider and award the quiz badges due."""
     result = ctx.db.record_score(call.user(), call.request.provider_id, call.request.quiz_correct)
@@ -314,6 +319,7 @@ ACTIONS: dict[str, Action] = {
     "list": Action(m.Empty, list_badges),
     "record_activity": Action(m.RecordActivityRequest, record_activity, client_write=True),
     "check_streaks": Action(m.CheckStreaksRequest, check_streaks),
+    "grant_freezes": Action(m.GrantFreezesRequest, grant_freezes, service_only=True),
     "record_score": Action(m.RecordScoreRequest, record_score, client_write=True),
     "check_quiz_master": Action(m.Empty, check_quiz_master),
     "leaderboard": Action(m.PageRequest, leaderboard),

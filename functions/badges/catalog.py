@@ -23,7 +23,8 @@ CATALOGS_DIR = Path(__file__).resolve().parents[2] / "supabase" / "catalogs"
 DEFAULT_CATALOG = CATALOGS_DIR / "default.toml"
 
 JsonObject = dict[str, Any]
-# The arguments of badges.sync_catalog, in its order: badges, providers, metrics, levels.
+# The arguments of badges.sync_catalog, in its order: badges, providers, metrics, levels (the
+# fifth, the streak freeze policy, is Catalog.streak_freezes_json).
 SyncPayload = tuple[list[JsonObject], list[JsonObject], list[JsonObject], list[JsonObject]]
 
 
@@ -90,20 +91,34 @@ class Level:
 
 
 @dataclass(frozen=True)
+class StreakFreezes:
+    """The [streak_freezes] policy: a freeze per every_days of current streak, at most max_held."""
+
+    every_days: int
+    max_held: int
+
+
+@dataclass(frozen=True)
 class Catalog:
     badges: tuple[BadgeDefinition, ...]
     providers: tuple[Provider, ...]
     metrics: tuple[Metric, ...]
     levels: tuple[Level, ...]
+    streak_freezes: StreakFreezes | None = None
 
     def sync_payload(self) -> SyncPayload:
-        """The arguments of badges.sync_catalog, JSON-ready: json.dumps takes them as they are."""
+        """The first four arguments of badges.sync_catalog, JSON-ready: json.dumps takes them as
+        they are. The fifth, p_streak_freezes, is streak_freezes_json()."""
         return (
             [_badge_json(b) for b in self.badges],
             [asdict(p) for p in self.providers],
             [asdict(m) for m in self.metrics],
             [_level_json(lv) for lv in self.levels],
         )
+
+    def streak_freezes_json(self) -> JsonObject | None:
+        """badges.sync_catalog's p_streak_freezes: the policy, or None (no automatic grants)."""
+        return asdict(self.streak_freezes) if self.streak_freezes is not None else None
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -170,6 +185,11 @@ def parse_catalog(text: str, *, source: str = "<catalog>") -> Catalog:
         providers=tuple(Provider(**e.model_dump()) for e in entries.providers),
         metrics=tuple(Metric(**e.model_dump()) for e in entries.metrics),
         levels=tuple(_level(e) for e in entries.levels),
+        streak_freezes=(
+            StreakFreezes(**entries.streak_freezes.model_dump())
+            if entries.streak_freezes is not None
+            else None
+        ),
     )
 
 

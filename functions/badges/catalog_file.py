@@ -183,11 +183,20 @@ class LevelEntry(Entry):
         return self
 
 
+class StreakFreezesEntry(Entry):
+    """[streak_freezes]: one freeze each time a current streak reaches a multiple of every_days,
+    while the user holds fewer than max_held."""
+
+    every_days: StrictInt = Field(ge=1, le=MAX_WITHIN_DAYS)
+    max_held: StrictInt = Field(ge=1, le=100)
+
+
 class CatalogFile(Entry):
     badges: list[BadgeEntry] = Field(min_length=1)
     providers: list[ProviderEntry] = Field(default_factory=list)
     metrics: list[MetricEntry] = Field(default_factory=list)
     levels: list[LevelEntry] = Field(default_factory=list)
+    streak_freezes: StreakFreezesEntry | None = None
 
     @model_validator(mode="after")
     def _ids_are_unique(self) -> CatalogFile:

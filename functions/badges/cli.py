@@ -322,7 +322,9 @@ def _sync_catalog(settings: Settings) -> None:
     catalog = load_catalog(os.environ.get("BADGES_CATALOG"))
     store = make_store(settings)
     try:
-        result = BadgesDb(store).sync_catalog(*catalog.sync_payload())
+        result = BadgesDb(store).sync_catalog(
+            *catalog.sync_payload(), streak_freezes=catalog.streak_freezes_json()
+        )
     finally:
         store.close()
     log.info("catalog synced: %s", json.dumps(result, sort_keys=True))

@@ -163,6 +163,10 @@ class CheckStreaksRequest(Request):
     all: StrictBool = False
 
 
+class GrantFreezesRequest(Request):
+    count: StrictInt = Field(ge=1, le=10, description="Streak freezes to give the user, 1-10.")
+
+
 class TrackRequest(Request):
     metric: Id
     amount: Amount = 1

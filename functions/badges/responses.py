@@ -123,12 +123,19 @@ class LevelStatusResponse(Response):
 class StreakResponse(Response):
     current_streak: int
     longest_streak: int
+    freezes_left: int
+    frozen_days: list[str]  # ISO dates a freeze covered in the current streak, ascending
     awarded: list[str]
 
 
 class StreakBatchResponse(Response):
     users_checked: int
     awarded_count: int
+    freezes_used: int
+
+
+class FreezesResponse(Response):
+    freezes_left: int
 
 
 class ScoreResponse(Response):

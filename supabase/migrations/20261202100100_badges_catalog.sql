@@ -200,6 +200,28 @@ create policy "Requirements of enabled levels are readable by everyone"
   to anon, authenticated
   using (exists (select 1 from badges.levels l where l.id = level_id and l.enabled));
 
+/**
+ * The catalog's [streak_freezes] policy: one freeze is granted each time a user's current streak
+ * reaches a multiple of every_days, while the user holds fewer than max_held. One row at most
+ * (id is always true); no row: no automatic grants (service grants still work).
+ */
+create table if not exists badges.streak_freeze_policy (
+  id boolean primary key default true check (id),
+  every_days integer not null check (every_days between 1 and 366),
+  max_held integer not null check (max_held between 1 and 100),
+  updated_at timestamptz not null default now()
+);
+alter table badges.streak_freeze_policy enable row level security;
+grant select on badges.streak_freeze_policy to anon, authenticated;
+grant select, insert, update, delete on badges.streak_freeze_policy to service_role;
+
+drop policy if exists "The streak freeze policy is readable by everyone"
+  on badges.streak_freeze_policy;
+create policy "The streak freeze policy is readable by everyone"
+  on badges.streak_freeze_policy for select
+  to anon, authenticated
+  using (true);
+
 /* ----------------------------------------------------------------------------------------- */
 /* Definitions: derived columns                                                              */
 /* ----------------------------------------------------------------------------------------- */
@@ -455,13 +477,15 @@ grant execute on function badges.sync_metrics_and_levels(jsonb, jsonb) to servic
 
 /**
  * Make the catalog tables equal to the catalog file, idempotently: metrics and levels, badge
- * definitions, quiz providers. Rows missing from the file are disabled /
- * deactivated, never deleted: awards keep their badge, totals their metric. A badge with
- * within_days is auto_revoke whatever the payload says.
+ * definitions, quiz providers, the streak freeze policy. Rows missing from the file are
+ * disabled / deactivated, never deleted: awards keep their badge, totals their metric. A badge with
+ * within_days is auto_revoke whatever the payload says. p_streak_freezes is the file's
+ * [streak_freezes] table ({every_days, max_held}), or null when the file has none (no policy).
  * Returns {changed, badges, providers, metrics, levels}: rows written, then what is enabled.
  */
 create or replace function badges.sync_catalog(
-  p_badges jsonb, p_providers jsonb, p_metrics jsonb, p_levels jsonb)
+  p_badges jsonb, p_providers jsonb, p_metrics jsonb, p_levels jsonb,
+  p_streak_freezes jsonb default null)
 returns jsonb
 language plpgsql
 set search_path = ''
@@ -477,6 +501,10 @@ begin
      or pg_catalog.jsonb_typeof(p_levels) is distinct from 'array' then
     raise exception using errcode = 'BD004', message = 'catalog must be four JSON arrays',
       detail = 'Pass badges, providers, metrics and levels as arrays; null would disable all.';
+  end if;
+  if p_streak_freezes is not null and pg_catalog.jsonb_typeof(p_streak_freezes) <> 'object' then
+    raise exception using errcode = 'BD004', message = 'streak_freezes must be a JSON object',
+      detail = 'Pass {"every_days": n, "max_held": m}, or null for no automatic freezes.';
   end if;
   v_changed := badges.sync_metrics_and_levels(p_metrics, p_levels);
 
@@ -525,6 +553,20 @@ begin
   get diagnostics v_rows = row_count;
   v_changed := v_changed + v_rows + badges.sync_providers(p_providers);
 
+  if p_streak_freezes is null then
+    delete from badges.streak_freeze_policy;
+    get diagnostics v_rows = row_count;
+  else
+    insert into badges.streak_freeze_policy as t (id, every_days, max_held)
+    values (true, (p_streak_freezes ->> 'every_days')::integer,
+            (p_streak_freezes ->> 'max_held')::integer)
+    on conflict (id) do update set
+      every_days = excluded.every_days, max_held = excluded.max_held, updated_at = now()
+    where (t.every_days, t.max_held) is distinct from (excluded.every_days, excluded.max_held);
+    get diagnostics v_rows = row_count;
+  end if;
+  v_changed := v_changed + v_rows;
+
   return pg_catalog.jsonb_build_object(
     'changed', v_changed,
     'badges', (select count(*) from badges.definitions where enabled),
@@ -533,6 +575,6 @@ begin
     'levels', (select count(*) from badges.levels where enabled));
 end;
 $$;
-revoke execute on function badges.sync_catalog(jsonb, jsonb, jsonb, jsonb)
+revoke execute on function badges.sync_catalog(jsonb, jsonb, jsonb, jsonb, jsonb)
   from public, anon, authenticated;
-grant execute on function badges.sync_catalog(jsonb, jsonb, jsonb, jsonb) to service_role;
+grant execute on function badges.sync_catalog(jsonb, jsonb, jsonb, jsonb, jsonb) to service_role;

@@ -2,6 +2,16 @@
  * Daily activity and streaks. A day is a calendar day in the user's own IANA time zone, stored
  * per user, so a streak does not break at UTC midnight for someone in Tokyo. The actions that
  * record activity and award the streak badges reached are here too.
+ *
+ * Streak freezes: a user holds freezes_left tokens, granted by the catalog's [streak_freezes]
+ * policy (badges.streak_freeze_policy: one each time the current streak reaches a multiple of
+ * every_days, while fewer than max_held are held) or by a service caller (grant_freezes). When
+ * whole days were missed since the streak's last day, the next streak call of the user
+ * (record_activity, record_score, check_streaks) or the daily batch (check_streaks_all) spends
+ * one freeze per missed day, all or nothing: with too few held, nothing is spent and the streak
+ * ends as it would have. A frozen day (badges.frozen_days) bridges the gap but adds nothing to
+ * the streak's length. Days are the user's calendar days as for activity (badges.activity_day),
+ * so a time zone change gains no frozen day either.
  */
 
 /** One row per user and active day; the primary key makes recording a day idempotent. */
@@ -36,6 +46,11 @@ create table if not exists badges.streaks (
   current_streak integer not null default 0 check (current_streak >= 0),
   longest_streak integer not null default 0 check (longest_streak >= current_streak),
   last_active_day date,
+  -- The first day of the current streak, and the last day a freeze covered in it (null: none);
+  -- the streak continues from greatest(last_active_day, frozen_through).
+  streak_start date,
+  frozen_through date,
+  freezes_left integer not null default 0 check (freezes_left >= 0),
   updated_at timestamptz not null default now()
 );
 alter table badges.streaks enable row level security;
@@ -46,6 +61,27 @@ drop policy if exists "Streaks are readable by their owner"
   on badges.streaks;
 create policy "Streaks are readable by their owner"
   on badges.streaks for select
+  to authenticated
+  using (user_id = (select auth.uid()));
+
+/**
+ * The days a freeze covered, one row per user and day: the primary key makes spending a freeze on
+ * a day happen once, whoever (the batch, an activity) gets there first.
+ */
+create table if not exists badges.frozen_days (
+  user_id uuid not null,
+  day date not null,
+  frozen_at timestamptz not null default now(),
+  primary key (user_id, day)
+);
+alter table badges.frozen_days enable row level security;
+grant select on badges.frozen_days to authenticated;
+grant select, insert, update, delete on badges.frozen_days to service_role;
+
+drop policy if exists "Frozen days are readable by their owner"
+  on badges.frozen_days;
+create policy "Frozen days are readable by their owner"
+  on badges.frozen_days for select
   to authenticated
   using (user_id = (select auth.uid()));
 
@@ -109,9 +145,9 @@ grant execute on function badges.activity_day(timestamptz, text, text, text, tim
   to service_role;
 
 /**
- * The streak as of p_at: alive while the last active day is today or yesterday in the user's
- * calendar (a streak that ended yesterday can still be continued today), else 0. "Today" is the
- * day activity at p_at would count for (badges.activity_day).
+ * The streak as of p_at: alive while the last active (or frozen) day is today or yesterday in the
+ * user's calendar (a streak that ended yesterday can still be continued today), else 0. "Today"
+ * is the day activity at p_at would count for (badges.activity_day).
  */
 create or replace function badges.live_streak(
   p_streak badges.streaks, p_at timestamptz default now())
@@ -120,7 +156,7 @@ language sql stable
 set search_path = ''
 as $$
   select case
-    when p_streak.last_active_day >= badges.activity_day(
+    when greatest(p_streak.last_active_day, p_streak.frozen_through) >= badges.activity_day(
       p_at, p_streak.timezone, p_streak.timezone, p_streak.previous_timezone,
       p_streak.timezone_changed_at) - 1
     then p_streak.current_streak
@@ -132,8 +168,83 @@ revoke execute on function badges.live_streak(badges.streaks, timestamptz)
 grant execute on function badges.live_streak(badges.streaks, timestamptz) to service_role;
 
 /**
+ * Spend the user's freezes on the days missed before p_today (a day of the user's calendar): when
+ * the current streak's last day is before yesterday and the user holds a freeze for each missed
+ * day, each is recorded in badges.frozen_days and the streak continues; with too few, nothing is
+ * spent. The caller holds the user's lock (badges.lock_user). Returns the streak row after it.
+ */
+create or replace function badges.freeze_missed_days(p_user_id uuid, p_today date)
+returns badges.streaks
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_row badges.streaks;
+  v_last date;
+  v_spent integer;
+begin
+  select * into v_row from badges.streaks s where s.user_id = p_user_id for update;
+  v_last := greatest(v_row.last_active_day, v_row.frozen_through);
+  if v_row.current_streak > 0 and v_last < p_today - 1
+     and p_today - 1 - v_last <= v_row.freezes_left then
+    insert into badges.frozen_days (user_id, day)
+    select p_user_id, d::date
+    from pg_catalog.generate_series(v_last + 1, p_today - 1, interval '1 day') d
+    on conflict do nothing;
+    get diagnostics v_spent = row_count;
+    update badges.streaks s
+    set freezes_left = s.freezes_left - v_spent, frozen_through = p_today - 1,
+        updated_at = now()
+    where s.user_id = p_user_id
+    returning * into v_row;
+  end if;
+  return v_row;
+end;
+$$;
+revoke execute on function badges.freeze_missed_days(uuid, date) from public, anon, authenticated;
+grant execute on function badges.freeze_missed_days(uuid, date) to service_role;
+
+/** "Today" in the user's calendar at p_at, as live_streak and the batch see it. */
+create or replace function badges.streak_today(p_streak badges.streaks, p_at timestamptz)
+returns date
+language sql stable
+set search_path = ''
+as $$
+  select badges.activity_day(p_at, p_streak.timezone, p_streak.timezone,
+                             p_streak.previous_timezone, p_streak.timezone_changed_at)
+$$;
+revoke execute on function badges.streak_today(badges.streaks, timestamptz)
+  from public, anon, authenticated;
+grant execute on function badges.streak_today(badges.streaks, timestamptz) to service_role;
+
+/**
+ * A streak answer as of p_at: {current_streak, longest_streak, freezes_left, frozen_days}, where
+ * frozen_days lists (ascending) the days freezes covered in the current streak, if it is alive.
+ */
+create or replace function badges.streak_json(
+  p_user_id uuid, p_streak badges.streaks, p_at timestamptz)
+returns jsonb
+language sql stable
+set search_path = ''
+as $$
+  select pg_catalog.jsonb_build_object(
+    'current_streak', coalesce(badges.live_streak(p_streak, p_at), 0),
+    'longest_streak', coalesce(p_streak.longest_streak, 0),
+    'freezes_left', coalesce(p_streak.freezes_left, 0),
+    'frozen_days', coalesce((
+      select pg_catalog.jsonb_agg(f.day order by f.day) from badges.frozen_days f
+      where f.user_id = p_user_id and f.day >= p_streak.streak_start
+        and badges.live_streak(p_streak, p_at) > 0), '[]'::jsonb))
+$$;
+revoke execute on function badges.streak_json(uuid, badges.streaks, timestamptz)
+  from public, anon, authenticated;
+grant execute on function badges.streak_json(uuid, badges.streaks, timestamptz) to service_role;
+
+/**
  * Mark the day containing p_at (default now) as active for the user, in p_timezone when given
- * (and remember it), else in the stored time zone, else UTC. Idempotent per day.
+ * (and remember it), else in the stored time zone, else UTC. Idempotent per day. A new day first
+ * spends freezes on the days missed before it (badges.freeze_missed_days), then grants one when
+ * the streak reaches a multiple of the policy's every_days. The caller holds the user's lock.
  * Returns the streak row after the update.
  */
 create or replace function badges.touch_activity(
@@ -149,9 +260,16 @@ declare
   v_previous text;
   v_changed_at timestamptz;
   v_day date;
+  v_last date;
+  v_current integer;
+  v_restart boolean;
+  v_grant integer;
   v_row badges.streaks;
 begin
   select * into v_old from badges.streaks s where s.user_id = p_user_id for update;
+  if v_old.last_active_day is null then
+    v_old.timezone := null;  -- a row only a freeze grant made has no zone of its own yet
+  end if;
   v_tz := badges.checked_timezone(coalesce(p_timezone, v_old.timezone, 'UTC'));
   v_previous := v_old.previous_timezone;
   v_changed_at := v_old.timezone_changed_at;
@@ -166,14 +284,32 @@ begin
   on conflict do nothing;
 
   if found then
+    if v_old.user_id is not null then
+      v_old := badges.freeze_missed_days(p_user_id, v_day);  -- missed days first, if held
+    end if;
+    v_last := greatest(v_old.last_active_day, v_old.frozen_through);
+    v_restart := v_last is null or v_day > v_last + 1;
+    v_current := badges.next_streak(coalesce(v_old.current_streak, 0), v_last, v_day);
+    v_grant := 0;
+    if v_last is null or v_day > v_last then  -- the streak grew (or began): a freeze is due?
+      select case when v_current % p.every_days = 0
+                   and coalesce(v_old.freezes_left, 0) < p.max_held then 1 else 0 end
+      into v_grant
+      from badges.streak_freeze_policy p;
+      v_grant := coalesce(v_grant, 0);
+    end if;
     insert into badges.streaks as s (user_id, timezone, previous_timezone, timezone_changed_at,
-                                     current_streak, longest_streak, last_active_day)
-    values (p_user_id, v_tz, v_previous, v_changed_at, 1, 1, v_day)
+                                     current_streak, longest_streak, last_active_day,
+                                     streak_start, freezes_left)
+    values (p_user_id, v_tz, v_previous, v_changed_at, v_current, v_current, v_day, v_day,
+            v_grant)
     on conflict (user_id) do update set
-      current_streak = badges.next_streak(s.current_streak, s.last_active_day, v_day),
-      longest_streak = greatest(s.longest_streak,
-                                badges.next_streak(s.current_streak, s.last_active_day, v_day)),
+      current_streak = v_current,
+      longest_streak = greatest(s.longest_streak, v_current),
       last_active_day = greatest(s.last_active_day, v_day),
+      streak_start = case when v_restart then v_day else s.streak_start end,
+      frozen_through = case when v_restart then null else s.frozen_through end,
+      freezes_left = s.freezes_left + v_grant,
       timezone = v_tz, previous_timezone = v_previous, timezone_changed_at = v_changed_at,
       updated_at = now()
     returning * into v_row;
@@ -210,17 +346,18 @@ begin
   perform badges.lock_user(p_user_id);
   v_streak := badges.touch_activity(p_user_id, p_timezone, p_at);
   v_awarded := badges.award_qualifying(p_user_id, array['streak', 'active_days'], p_at);
-  return pg_catalog.jsonb_build_object(
-    'current_streak', badges.live_streak(v_streak, coalesce(p_at, now())),
-    'longest_streak', v_streak.longest_streak,
-    'awarded', pg_catalog.to_jsonb(v_awarded));
+  return badges.streak_json(p_user_id, v_streak, coalesce(p_at, now()))
+    || pg_catalog.jsonb_build_object('awarded', pg_catalog.to_jsonb(v_awarded));
 end;
 $$;
 revoke execute on function badges.record_activity(uuid, text, timestamptz)
   from public, anon, authenticated;
 grant execute on function badges.record_activity(uuid, text, timestamptz) to service_role;
 
-/** Award the streak badges a user has reached. Returns {current_streak, longest_streak, awarded}. */
+/**
+ * Spend freezes on the days the user missed (as an activity would), award the streak badges
+ * reached. Returns {current_streak, longest_streak, freezes_left, frozen_days, awarded}.
+ */
 create or replace function badges.check_streaks(p_user_id uuid)
 returns jsonb
 language plpgsql
@@ -229,23 +366,26 @@ set jit = off
 as $$
 declare
   v_awarded text[];
-  v_facts record;
+  v_streak badges.streaks;
 begin
   perform badges.lock_user(p_user_id);
+  select * into v_streak from badges.streaks s where s.user_id = p_user_id;
+  if found then
+    v_streak := badges.freeze_missed_days(p_user_id, badges.streak_today(v_streak, now()));
+  end if;
   v_awarded := badges.award_qualifying(p_user_id, array['streak']);
-  select * into v_facts from badges.user_facts(p_user_id);
-  return pg_catalog.jsonb_build_object(
-    'current_streak', v_facts.current_streak,
-    'longest_streak', v_facts.longest_streak,
-    'awarded', pg_catalog.to_jsonb(v_awarded));
+  return badges.streak_json(p_user_id, v_streak, now())
+    || pg_catalog.jsonb_build_object('awarded', pg_catalog.to_jsonb(v_awarded));
 end;
 $$;
 revoke execute on function badges.check_streaks(uuid) from public, anon, authenticated;
 grant execute on function badges.check_streaks(uuid) to service_role;
 
 /**
- * The daily batch for streak badges (v1): award them, and the composites they complete, to every
- * user who reached them. Returns {users_checked, awarded_count}.
+ * The daily batch for streak badges (v1): first spend freezes for the users who missed a day
+ * (yesterday, in their calendar) while holding enough, each under the user's lock, so reads show
+ * their streak alive; then award the streak badges, and the composites they complete, to every
+ * user who reached them. Returns {users_checked, awarded_count, freezes_used}.
  */
 create or replace function badges.check_streaks_all()
 returns jsonb
@@ -254,12 +394,58 @@ set search_path = ''
 as $$
 declare
   v_awarded bigint;
+  v_used bigint := 0;
+  v_user uuid;
+  v_before integer;
+  v_row badges.streaks;
 begin
+  for v_user in
+    select s.user_id from badges.streaks s
+    cross join lateral (select badges.streak_today(s, now()) - 1
+                          - greatest(s.last_active_day, s.frozen_through) as missed) m
+    where s.freezes_left > 0 and s.current_streak > 0
+      and m.missed between 1 and s.freezes_left  -- else nothing to do, or too few to spend
+    order by s.user_id
+  loop
+    perform badges.lock_user(v_user);
+    select * into v_row from badges.streaks s where s.user_id = v_user;
+    v_before := v_row.freezes_left;
+    v_row := badges.freeze_missed_days(v_user, badges.streak_today(v_row, now()));
+    v_used := v_used + v_before - v_row.freezes_left;
+  end loop;
   select count(*) into v_awarded from badges.award_rules(null, array['streak']);
   select v_awarded + count(*) into v_awarded from badges.award_composites(null);
   return pg_catalog.jsonb_build_object(
-    'users_checked', (select count(*) from badges.streaks), 'awarded_count', v_awarded);
+    'users_checked', (select count(*) from badges.streaks), 'awarded_count', v_awarded,
+    'freezes_used', v_used);
 end;
 $$;
 revoke execute on function badges.check_streaks_all() from public, anon, authenticated;
 grant execute on function badges.check_streaks_all() to service_role;
+
+/**
+ * Give the user p_count (1 to 10) streak freezes: a service decision (a reward, a purchase), so
+ * not capped by the policy's max_held, which bounds automatic grants only. Returns {freezes_left}.
+ */
+create or replace function badges.grant_freezes(p_user_id uuid, p_count integer)
+returns jsonb
+language plpgsql
+set search_path = ''
+set jit = off
+as $$
+declare
+  v_left integer;
+begin
+  if p_count is null or p_count not between 1 and 10 then
+    raise exception using errcode = 'BD004', message = 'invalid freeze count',
+      detail = pg_catalog.format('count must be 1 to 10, not %s.', coalesce(p_count::text, 'null'));
+  end if;
+  perform badges.lock_user(p_user_id);
+  insert into badges.streaks as s (user_id, freezes_left) values (p_user_id, p_count)
+  on conflict (user_id) do update set freezes_left = s.freezes_left + p_count, updated_at = now()
+  returning s.freezes_left into v_left;
+  return pg_catalog.jsonb_build_object('freezes_left', v_left);
+end;
+$$;
+revoke execute on function badges.grant_freezes(uuid, integer) from public, anon, authenticated;
+grant execute on function badges.grant_freezes(uuid, integer) to service_role;

@@ -477,3 +477,26 @@ def test_every_rule_is_in_the_table_above():
         "shared",
         "manual",
     }
+
+
+def test_streak_freezes_parse_into_the_sync_argument_and_are_optional():
+    with_policy = parse_catalog(BADGE + "[streak_freezes]\nevery_days = 7\nmax_held = 2\n")
+
+    assert with_policy.streak_freezes_json() == {"every_days": 7, "max_held": 2}
+    assert parse_catalog(BADGE).streak_freezes_json() is None
+    assert load_catalog().streak_freezes_json() is None  # v1 has no [streak_freezes]
+
+
+@pytest.mark.parametrize(
+    ("table", "problem"),
+    [
+        ("every_days = 0\nmax_held = 2\n", "every_days"),
+        ("every_days = 7\nmax_held = 101\n", "max_held"),
+        ("every_days = 7\n", "max_held"),
+        ("every_days = 7\nmax_held = 2\nmax = 3\n", "max"),
+        ('every_days = "7"\nmax_held = 2\n', "every_days"),
+    ],
+)
+def test_an_invalid_streak_freezes_table_is_named(table: str, problem: str):
+    with pytest.raises(CatalogError, match=problem):
+        parse_catalog(BADGE + "[streak_freezes]\n" + table)

@@ -54,7 +54,14 @@ def test_record_activity_starts_a_streak_in_the_users_timezone(api: Api, user):
     body = api.ok("record_activity", as_user=user, timezone="Asia/Tokyo")
     again = api.ok("record_activity", as_user=user)
 
-    assert body == {"success": True, "current_streak": 1, "longest_streak": 1, "awarded": []}
+    assert body == {
+        "success": True,
+        "current_streak": 1,
+        "longest_streak": 1,
+        "freezes_left": 0,
+        "frozen_days": [],
+        "awarded": [],
+    }
     assert again["current_streak"] == 1  # idempotent per day
 
 
@@ -63,7 +70,25 @@ def test_check_streaks_reports_the_users_streak(api: Api, user):
 
     body = api.ok("check_streaks", as_user=user)
 
-    assert body == {"success": True, "current_streak": 1, "longest_streak": 1, "awarded": []}
+    assert body == {
+        "success": True,
+        "current_streak": 1,
+        "longest_streak": 1,
+        "freezes_left": 0,
+        "frozen_days": [],
+        "awarded": [],
+    }
+
+
+def test_a_service_grants_freezes_and_a_user_may_not(api: Api, user):
+    granted = api.ok("grant_freezes", service=True, user_id=str(user), count=3)
+    refused = api.call("grant_freezes", as_user=user, count=1)
+    too_many = api.call("grant_freezes", service=True, user_id=str(user), count=11)
+
+    assert granted == {"success": True, "freezes_left": 3}
+    assert (refused.status, refused.error) == (403, "forbidden")
+    assert (too_many.status, too_many.error) == (400, "invalid_request")
+    assert api.ok("check_streaks", as_user=user)["freezes_left"] == 3
 
 
 def test_check_streaks_for_all_users_is_a_service_batch(api: Api, user):
@@ -73,6 +98,7 @@ def test_check_streaks_for_all_users_is_a_service_batch(api: Api, user):
 
     assert body["users_checked"] >= 1
     assert body["awarded_count"] >= 0
+    assert body["freezes_used"] >= 0
 
 
 def test_record_score_counts_a_new_correct_provider_once(api: Api, user):

@@ -276,6 +276,7 @@ WRITES = [
     ),
     Case("check_badges", {"all": True}, SERVICE, per_user=False),
     Case("check_streaks", {"all": True}, SERVICE, per_user=False),
+    Case("grant_freezes", {"count": 2}, SERVICE),
     Case("backfill", {"badge_id": "streak_3d", "notify": True}, SERVICE, per_user=False),
     Case("mark_notifications_read", {"ids": [1, 2]}),
     Case("mark_notifications_read", {"all": True}),

@@ -75,7 +75,7 @@ def test_a_service_token_runs_the_batch_checks(jobs: Api):
     streaks = jobs.ok("check_streaks", service=True, all=True)
 
     assert set(badges) == {"success", "awarded_count", "revoked_count"}
-    assert set(streaks) == {"success", "users_checked", "awarded_count"}
+    assert set(streaks) == {"success", "users_checked", "awarded_count", "freezes_used"}
 
 
 def test_a_secret_key_runs_the_jobs_and_a_publishable_key_does_not(make_jobs_client: MakeClient):
@@ -91,7 +91,7 @@ def test_a_secret_key_runs_the_jobs_and_a_publishable_key_does_not(make_jobs_cli
     )
 
     assert ran.status_code == 200, ran.get_json()
-    assert set(ran.get_json()) == {"success", "users_checked", "awarded_count"}
+    assert set(ran.get_json()) == {"success", "users_checked", "awarded_count", "freezes_used"}
     assert refused.status_code == 401
     assert refused.get_json()["error"]["code"] == "unauthorized"
 

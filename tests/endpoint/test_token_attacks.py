@@ -108,6 +108,12 @@ WRITES = (
         {"badge_id": "streak_30d", "reason": "token attack test"},
         refusal=SERVICE_ONLY,
     ),
+    Write(
+        "grant_freezes",
+        "grant_freezes",
+        {"count": 1},
+        refusal=SERVICE_ONLY,
+    ),
     Write("record_activity", "record_activity", {"timezone": "Europe/Paris"}),
     Write("record_score", "record_score", {"provider_id": "openai", "quiz_correct": True}),
     Write("track", "track", {"metric": "probe"}),

@@ -56,6 +56,7 @@ FUNCTIONS = _functions_left()
 PER_USER_TABLES = [
     "activity_days",
     "awards",
+    "frozen_days",
     "metric_events",
     "metric_items",
     "metric_totals",
@@ -188,6 +189,12 @@ def two_users(db: BadgesDb, database_url: str) -> tuple[UUID, UUID]:
                 "insert into badges.shares (id, user_id, badge_id)"
                 " values (%s, %s, 'social_sharer')",
                 (u.hex, u),
+            )
+            # a day of activity two days ago and a freeze: record_score below freezes yesterday
+            conn.execute(
+                "select badges.record_activity(%s, 'UTC', now() - interval '2 days'),"
+                " badges.grant_freezes(%s, 1)",
+                (u, u),
             )
     badges, providers = load_catalog().sync_payload()[:2]
     db.sync_catalog(badges, providers, [{"id": "probe", "name": "Probe"}], [])  # v1 + a metric

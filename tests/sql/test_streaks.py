@@ -116,7 +116,13 @@ def test_check_streaks_reports_a_streak_alive_until_a_full_day_is_missed(
 
 
 def test_check_streaks_for_a_user_without_activity_reports_zero(db: BadgesDb, user: UUID):
-    assert db.check_streaks(user) == {"current_streak": 0, "longest_streak": 0, "awarded": []}
+    assert db.check_streaks(user) == {
+        "current_streak": 0,
+        "longest_streak": 0,
+        "freezes_left": 0,
+        "frozen_days": [],
+        "awarded": [],
+    }
 
 
 def test_streak_badge_is_awarded_on_the_day_it_is_reached_and_only_once(conn: Conn, user: UUID):
@@ -185,7 +191,13 @@ def test_the_python_store_records_today_in_the_given_time_zone(
 ):
     result = db.record_activity(user, "Pacific/Auckland")
 
-    assert result == {"current_streak": 1, "longest_streak": 1, "awarded": []}
+    assert result == {
+        "current_streak": 1,
+        "longest_streak": 1,
+        "freezes_left": 0,
+        "frozen_days": [],
+        "awarded": [],
+    }
     assert days(conn, user) == [
         rows(conn, "select (now() at time zone 'Pacific/Auckland')::date")[0][0]
     ]
@@ -238,8 +250,8 @@ def test_check_streaks_all_awards_exactly_the_qualifying_users_once(
     first = iso_db.check_streaks_all()
     second = iso_db.check_streaks_all()
 
-    assert first == {"users_checked": 6, "awarded_count": len(expected) - 1}
-    assert second == {"users_checked": 6, "awarded_count": 0}
+    assert first == {"users_checked": 6, "awarded_count": len(expected) - 1, "freezes_used": 0}
+    assert second == {"users_checked": 6, "awarded_count": 0, "freezes_used": 0}
     assert set(rows(iso_conn, "select user_id, badge_id from badges.awards")) == expected
     by_user = dict(rows(iso_conn, "select user_id, badge_count from badges.user_stats"))
     assert by_user == Counter(user_id for user_id, _ in expected)

@@ -83,6 +83,9 @@ class BadgesDb:
     def check_streaks_all(self) -> JsonObject:
         return self._object("check_streaks_all")
 
+    def grant_freezes(self, user_id: UUID, count: int) -> JsonObject:
+        return self._object("grant_freezes", p_user_id=user_id, p_count=count)
+
     def check_quiz_master(self, user_id: UUID) -> JsonObject:
         return self._object("check_quiz_master", p_user_id=user_id)
 
@@ -290,6 +293,7 @@ class BadgesDb:
         providers: list[JsonObject],
         metrics: list[JsonObject],
         levels: list[JsonObject],
+        streak_freezes: JsonObject | None = None,
     ) -> JsonObject:
         return self._object(
             "sync_catalog",
@@ -297,6 +301,7 @@ class BadgesDb:
             p_providers=providers,
             p_metrics=metrics,
             p_levels=levels,
+            p_streak_freezes=streak_freezes,
         )
 
 
