@@ -61,15 +61,7 @@ def fresh_database(admin_url: str, name: str) -> str:
 
 def pgbench_path() -> str | None:
     """pgbench of the embedded server's installation, else the one on PATH."""
-    try:
-        from pgserver._commands import POSTGRES_BIN_PATH
-
-        candidate = Path(POSTGRES_BIN_PATH) / "pgbench"
-        if candidate.exists():
-            return str(candidate)
-    except ImportError:
-        pass
-    return shutil.which("pgbench")
+    return devdb.tool("pgbench")
 
 
 def pgbench_env(url: str) -> tuple[list[str], dict[str, str]]:

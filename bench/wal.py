@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import collections
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +28,7 @@ from typing import Any
 
 import psycopg
 
+from badges import devdb
 from bench import benchdb
 
 AWARD = (
@@ -79,15 +79,11 @@ def _lsn(conn: psycopg.Connection[Any]) -> str:
 
 def _waldump(wal: Path, start: str, end: str) -> str | None:
     """pg_waldump's records between two LSNs, or None where it or the files are out of reach."""
-    binary = benchdb.pgbench_path()
-    tool = Path(binary).with_name("pg_waldump") if binary else None
-    if tool is None or not tool.exists():
-        found = shutil.which("pg_waldump")
-        tool = Path(found) if found else None
+    tool = devdb.tool("pg_waldump")
     if tool is None or not wal.is_dir():
         return None
     done = subprocess.run(
-        [str(tool), "-p", str(wal), "-s", start, "-e", end],
+        [tool, "-p", str(wal), "-s", start, "-e", end],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     return done.stdout or None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,21 @@ def _pgserver() -> Any:
         from pgserver import postgres_server
 
     return postgres_server
+
+
+def tool(name: str) -> str | None:
+    """A PostgreSQL program (pg_dump, pgbench, pg_waldump, ...) of the embedded server's
+    installation, the same version as the server; else the one on PATH; None when neither."""
+    _pgserver()  # imported quietly first: _commands imports it too
+    try:
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+        candidate = Path(POSTGRES_BIN_PATH) / name
+        if candidate.exists():
+            return str(candidate)
+    except ImportError:
+        pass
+    return shutil.which(name)
 
 
 def _forget_dead_holders(directory: Path) -> list[int]:

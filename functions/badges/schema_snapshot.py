@@ -8,10 +8,8 @@ lines that name versions. tests/sql/test_schema_snapshot.py fails while the file
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import tempfile
-import warnings
 from pathlib import Path
 
 from badges import devdb
@@ -45,18 +43,7 @@ _UNSTABLE = re.compile(
 def pg_dump_path() -> str:
     """pg_dump of the embedded server's installation (the one the snapshot is written with),
     else the one on PATH."""
-    with warnings.catch_warnings():
-        # pgserver warns as it is imported without XDG_RUNTIME_DIR (see badges.devdb): noise.
-        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR", category=UserWarning)
-        try:
-            from pgserver._commands import POSTGRES_BIN_PATH
-
-            embedded = Path(POSTGRES_BIN_PATH) / "pg_dump"
-            if embedded.exists():
-                return str(embedded)
-        except ImportError:
-            pass
-    found = shutil.which("pg_dump")
+    found = devdb.tool("pg_dump")
     if found is None:
         raise RuntimeError("pg_dump not found: install the dev dependencies (make install)")
     return found

@@ -23,7 +23,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.endpoint.conftest import MakeClient, Tokens
-from tests.endpoint.test_auth import EC_KEY, PROJECT_ISSUER, PROJECT_URL
+from tests.endpoint.test_auth import EC_KEY, PROJECT_ISSUER, PROJECT_URL, project_claims
 from tests.endpoint.test_auth import jwks_url as jwks_url  # the project's JWKS over loopback
 
 # Shaped like Supabase's: the prefix, 22 random URL-safe characters, "_", an 8-character checksum.
@@ -52,16 +52,7 @@ def legacy_user_token(user: uuid.UUID) -> str:
 
 def user_token(user: uuid.UUID) -> str:
     """A user's access token signed with the project's asymmetric signing key (ES256)."""
-    now = Tokens.now()
-    claims = {
-        "iss": PROJECT_ISSUER,
-        "sub": str(user),
-        "aud": "authenticated",
-        "role": "authenticated",
-        "iat": now,
-        "exp": now + 600,
-    }
-    return jwt.encode(claims, EC_KEY, algorithm="ES256", headers={"kid": "ec-1"})
+    return jwt.encode(project_claims(user), EC_KEY, algorithm="ES256", headers={"kid": "ec-1"})
 
 
 def legacy_key(role: str) -> str:

@@ -153,8 +153,9 @@ def jwks_api(make_client: MakeClient, jwks_url: str) -> Api:
     return Api(make_client(SUPABASE_URL=PROJECT_URL, SUPABASE_JWKS_URL=jwks_url), Tokens())
 
 
-def _claims(user: uuid.UUID, tokens: Tokens) -> dict[str, Any]:
-    now = tokens.now()
+def project_claims(user: uuid.UUID) -> dict[str, Any]:
+    """A user's access token claims as the project's Supabase Auth issues them (10 minutes)."""
+    now = Tokens.now()
     return {
         "iss": PROJECT_ISSUER,
         "sub": str(user),
@@ -171,7 +172,7 @@ def _claims(user: uuid.UUID, tokens: Tokens) -> dict[str, Any]:
 def test_tokens_signed_with_a_key_of_the_projects_jwks_are_accepted(
     jwks_api: Api, user, key, kid, alg
 ):
-    token = jwt.encode(_claims(user, jwks_api.tokens), key, algorithm=alg, headers={"kid": kid})
+    token = jwt.encode(project_claims(user), key, algorithm=alg, headers={"kid": kid})
 
     assert jwks_api.post({"action": "list"}, token).status == 200
 
@@ -184,7 +185,7 @@ def test_hs256_signed_with_the_public_key_is_rejected(jwks_api: Api, user):
     header = {"alg": "HS256", "typ": "JWT", "kid": "rsa-1"}
     signing_input = b".".join(
         jwt.utils.base64url_encode(json.dumps(part).encode())
-        for part in (header, _claims(user, jwks_api.tokens))
+        for part in (header, project_claims(user))
     )
     signature = hmac.new(public_pem, signing_input, hashlib.sha256).digest()
     token = (signing_input + b"." + jwt.utils.base64url_encode(signature)).decode()
@@ -194,18 +195,14 @@ def test_hs256_signed_with_the_public_key_is_rejected(jwks_api: Api, user):
 
 def test_a_token_with_an_unknown_kid_is_rejected(jwks_api: Api, user):
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    token = jwt.encode(
-        _claims(user, jwks_api.tokens), other, algorithm="RS256", headers={"kid": "unknown"}
-    )
+    token = jwt.encode(project_claims(user), other, algorithm="RS256", headers={"kid": "unknown"})
 
     assert jwks_api.post({"action": "list"}, token).status == 401
 
 
 def test_a_token_signed_by_a_foreign_key_under_a_known_kid_is_rejected(jwks_api: Api, user):
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    token = jwt.encode(
-        _claims(user, jwks_api.tokens), other, algorithm="RS256", headers={"kid": "rsa-1"}
-    )
+    token = jwt.encode(project_claims(user), other, algorithm="RS256", headers={"kid": "rsa-1"})
 
     assert jwks_api.post({"action": "list"}, token).status == 401
 
@@ -227,7 +224,7 @@ def test_a_header_naming_another_algorithm_than_the_keys_is_rejected(
     jwks_api: Api, user, key, kid, alg
 ):
     """The kid picks the key; the key, not the header, says which algorithm verifies."""
-    token = jwt.encode(_claims(user, jwks_api.tokens), key, algorithm=alg, headers={"kid": kid})
+    token = jwt.encode(project_claims(user), key, algorithm=alg, headers={"kid": kid})
 
     answer = jwks_api.post({"action": "list"}, token)
 

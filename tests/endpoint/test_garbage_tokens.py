@@ -23,8 +23,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask.testing import FlaskClient
 
-from tests.endpoint.conftest import MakeClient, Tokens
-from tests.endpoint.test_auth import PROJECT_ISSUER, PROJECT_URL
+from tests.endpoint.conftest import MakeClient
+from tests.endpoint.test_auth import PROJECT_URL, project_claims
 from tests.endpoint.test_auth import jwks_url as jwks_url  # the project's JWKS over loopback
 
 NOT_A_JWT = "The token is not a JWT."
@@ -40,27 +40,15 @@ def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
-def claims(user: uuid.UUID) -> dict[str, Any]:
-    now = Tokens.now()
-    return {
-        "iss": PROJECT_ISSUER,
-        "sub": str(user),
-        "aud": "authenticated",
-        "role": "authenticated",
-        "iat": now,
-        "exp": now + 600,
-    }
-
-
 def by_hand(header: dict[str, Any] | bytes, user: uuid.UUID, signature: bytes = b"sig") -> str:
     """A token assembled without PyJWT, which would refuse to make most of these."""
     raw = header if isinstance(header, bytes) else json.dumps(header).encode()
-    return f"{b64(raw)}.{b64(json.dumps(claims(user)).encode())}.{b64(signature)}"
+    return f"{b64(raw)}.{b64(json.dumps(project_claims(user)).encode())}.{b64(signature)}"
 
 
 def rs256_with_kid(kid: str, user: uuid.UUID) -> str:
     """Signed, but by a key that is not the project's, under a kid of the attacker's choosing."""
-    return jwt.encode(claims(user), FOREIGN_KEY, algorithm="RS256", headers={"kid": kid})
+    return jwt.encode(project_claims(user), FOREIGN_KEY, algorithm="RS256", headers={"kid": kid})
 
 
 # name, the token made for a user, what the 401 says, the attacker's text it must not say.
