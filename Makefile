@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test soak bench lint token clean
+.PHONY: help install run demo screenshots test soak bench lint token clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
@@ -23,6 +23,12 @@ install: $(STAMP) ## Create .venv and install the project with its dev tools
 
 run: $(STAMP) ## Serve the function on 127.0.0.1:PORT, default 8080 (embedded Postgres unless DATABASE_URL is set); Ctrl-C stops both
 	$(BIN)/badges serve
+
+demo: $(STAMP) ## Serve the web demo (examples/web) and the function on 127.0.0.1:PORT, default 8080, with demo users; Ctrl-C stops it
+	$(BIN)/badges demo
+
+screenshots: $(STAMP) ## Regenerate the README's screenshots (docs/images/*.png) from the browser tests
+	BADGES_SCREENSHOTS=1 $(BIN)/python -m pytest tests/web -k screenshots $(PYTEST_ARGS)
 
 test: $(STAMP) ## Run the test suite against a real Postgres (embedded unless DATABASE_URL is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -226,11 +226,12 @@ def backfill_twice(
 def run(url: str, users: int) -> bool:
     start = time.perf_counter()
     migrate(url)
-    badges, providers, metrics, levels = load_catalog(DEVSPACE).sync_payload()
+    payload = load_catalog(DEVSPACE).sync_payload()
+    badges = payload["badges"]
     store = PostgresStore(url, timeout=30)
     db = BadgesDb(store)
     try:
-        db.sync_catalog([], providers, metrics, levels)  # the metrics, no badge yet
+        db.sync_catalog(payload | {"badges": []})  # the metrics, no badge yet
         elapsed = time.perf_counter() - start
         print(f"migrated, Dev-Space metrics synced without badges: {elapsed:.1f} s")
         totals, events, seconds = generate(url, users)
@@ -240,7 +241,7 @@ def run(url: str, users: int) -> bool:
         )
         ok = True
 
-        db.sync_catalog(badges, providers, metrics, levels)
+        db.sync_catalog(payload)
         ok_b, lines = backfill_twice(
             f"(b) all {len(badges)} Dev-Space badges appear, backfill of every automatic badge",
             db,
@@ -251,7 +252,7 @@ def run(url: str, users: int) -> bool:
         ok = ok_b and ok
 
         with_new = [*badges, new_badge(badges)]
-        db.sync_catalog(with_new, providers, metrics, levels)
+        db.sync_catalog(payload | {"badges": with_new})
         ok_a, lines = backfill_twice(
             f"(a) one new badge, {NEW_BADGE} (project_created >= {NEW_THRESHOLD}), backfilled",
             db,

@@ -53,7 +53,7 @@ def fresh_database(admin_url: str, name: str) -> str:
     migrate(url)
     store = PostgresStore(url, pool_size=1)
     try:
-        BadgesDb(store).sync_catalog(*load_catalog().sync_payload())
+        BadgesDb(store).sync_catalog(load_catalog().sync_payload())
     finally:
         store.close()
     return url

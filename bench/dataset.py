@@ -8,6 +8,8 @@
   0.7, the streaks computed from the days (streak badges are left for the batch check to award);
 - quiz answers for `quizzers` users (default 100,000) on the catalog's providers, with
   `correct_count` on the score leaderboard;
+- two catalog leaderboards: `bench_badges` (badges held, all time: every user) and `bench_week`
+  (a weekly board over a metric: every user with 1 to 200 points this week and last week);
 - reference tables in schema `bench`: `raw_awards` (shaped like badges.awards, empty),
   `raw_noop` (the same shape, holding every user's `social_sharer`), and `board` (a narrow
   table with the badge-count board: user_id, value, at, index (value desc, at, user_id)).
@@ -40,6 +42,7 @@ LOADED = (
     "badges.streaks",
     "badges.quiz_scores",
     "badges.definitions",
+    "badges.board_entries",
 )
 
 REFERENCES = ("bench.raw_awards", "bench.raw_noop", "bench.board")
@@ -125,6 +128,30 @@ STEPS: list[tuple[str, str]] = [
         from (select user_id, count(*) as n, max(first_correct_at) as at
               from badges.quiz_scores where quiz_correct group by user_id) q
         where s.user_id = q.user_id;
+        """,
+    ),
+    (
+        # Two catalog boards: badges held (all time: every user, filled by the sync from
+        # user_stats) and a weekly one over a metric, whose every user has points (1 to 200,
+        # skewed) this week and last week (archived by the figures).
+        "catalog boards",
+        """
+        insert into badges.metrics (id, name) values ('bench_points', 'Points')
+        on conflict do nothing;
+        select badges.sync_leaderboards('[
+          {"id": "bench_badges", "name": "Most badges", "metric": "badge_count"},
+          {"id": "bench_week", "name": "Points this week", "metric": "bench_points",
+           "period": "weekly"}]');
+        update badges.leaderboards set created_at = now() - interval '30 days';
+        insert into badges.board_entries (board_id, period, user_id, value, at)
+        select 'bench_week', p.period, u.user_id, 1 + floor(199 * power(random(), 3))::int,
+               p.at - random() * interval '3 days'
+        from bench.users u
+        cross join (select badges.board_period(l, x.at) as period, x.at
+                    from badges.leaderboards l
+                    cross join (values (now()), (now() - interval '7 days')) x(at)
+                    where l.id = 'bench_week') p
+        order by 1, 2, 3;
         """,
     ),
     (

@@ -193,7 +193,7 @@ def run(url: str, args: argparse.Namespace) -> bool:
     migrate(url)
     store = PostgresStore(url, timeout=30)
     try:
-        BadgesDb(store).sync_catalog(*load_catalog().sync_payload())
+        BadgesDb(store).sync_catalog(load_catalog().sync_payload())
     finally:
         store.close()
     with psycopg.connect(url, autocommit=True) as conn:

@@ -7,7 +7,9 @@ commit on) against the data set of bench/dataset.py.
   reads (1 client, latency) leaderboards (me + total + a page of 100: top, anonymous, offset
                             500,000 or half the board, keyset page there, the score board),
                             another user's profile (a page of 20 badges, showcase, level, count)
-                            and a badge's holders (20 of social_sharer's 1M: first, at 500,000)
+                            and a badge's holders (20 of social_sharer's 1M: first, at 500,000),
+                            the catalog boards (a page of 100 with me, around_me with radius
+                            25: all time, this week, last week archived)
                             vs a bare top-100 index scan of a narrow table holding the same board
 
 Pairs alternate (figure, reference, figure, …) for `rounds` rounds; medians over rounds. Where
@@ -149,6 +151,55 @@ def write_scripts(users: int, quizzers: int) -> list[tuple[Script, Script]]:
                 f"badge_holders keyset page at {deep:,}",
                 f"{pick}select badges.badge_holders({USER}, 'social_sharer', 20,"
                 " :held_at::timestamptz, :holder::uuid);\n",
+                1,
+            ),
+            ref_scan,
+        ),
+        (
+            Script(
+                "catalog board, all time (me, 100, 0)",
+                f"{pick}select badges.board_leaderboard({USER}, 'bench_badges', null, 100, 0);\n",
+                1,
+            ),
+            ref_scan,
+        ),
+        (
+            Script(
+                "catalog board, this week (me, 100, 0)",
+                f"{pick}select badges.board_leaderboard({USER}, 'bench_week', null, 100, 0);\n",
+                1,
+            ),
+            ref_scan,
+        ),
+        (
+            Script(
+                "catalog board, last week archived (me, 100, 0)",
+                f"{pick}select badges.board_leaderboard({USER}, 'bench_week', 'previous',"
+                " 100, 0);\n",
+                1,
+            ),
+            ref_scan,
+        ),
+        (
+            Script(
+                "around_me(me, radius 25), all time",
+                f"{pick}select badges.around_me({USER}, 'bench_badges', null, 25);\n",
+                1,
+            ),
+            ref_scan,
+        ),
+        (
+            Script(
+                "around_me(me, radius 25), this week",
+                f"{pick}select badges.around_me({USER}, 'bench_week', null, 25);\n",
+                1,
+            ),
+            ref_scan,
+        ),
+        (
+            Script(
+                "around_me(me, radius 25), last week archived",
+                f"{pick}select badges.around_me({USER}, 'bench_week', 'previous', 25);\n",
                 1,
             ),
             ref_scan,

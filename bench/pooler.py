@@ -173,7 +173,7 @@ def prepare(url: str) -> None:
     migrate(url)
     store = PostgresStore(url, pool_size=1)
     try:
-        BadgesDb(store).sync_catalog(*load_catalog().sync_payload())
+        BadgesDb(store).sync_catalog(load_catalog().sync_payload())
     finally:
         store.close()
 

@@ -1,6 +1,6 @@
 """Figures taken with Python on the loaded data set (no pgbench needed): the plans of a database
-never ANALYZEd against the same calls after ANALYZE, and the streak batch against a per-user
-loop of check_streaks.
+never ANALYZEd against the same calls after ANALYZE, the streak batch against a per-user loop
+of check_streaks, and the archive of a finished leaderboard period.
 """
 
 from __future__ import annotations
@@ -117,6 +117,14 @@ def streak_batch(url: str, active: int, sample: int) -> dict[str, float]:
         "loop_s": per_user * active,
         "ratio": per_user * active / warm_s,
     }
+
+
+def archive_boards(url: str) -> tuple[float, int]:
+    """The daily batch's archive of every finished leaderboard period: (seconds, periods)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        started = time.perf_counter()
+        archived = int(call(conn, "archive_boards"))
+        return time.perf_counter() - started, archived
 
 
 def client_board(url: str, users: int, calls: int) -> tuple[Timing, Timing]:

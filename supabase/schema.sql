@@ -74,6 +74,12 @@ begin
   )
   insert into badges.rarity_deltas (badge_id, holders)
   select badge_id, -count(*) from old_awards group by badge_id;
+
+  if exists (select 1 from badges.leaderboards l where l.metric = 'badge_count' and l.enabled) then
+    perform badges.bump_boards('badge_count', pg_catalog.array_agg(o.user_id),
+                               pg_catalog.array_agg(-1::bigint), pg_catalog.array_agg(now()))
+    from old_awards o;
+  end if;
   return null;
 end;
 $$;
@@ -109,10 +115,16 @@ begin
     insert into badges.rarity_deltas (badge_id, holders)
     select badge_id, count(*) from new_awards group by badge_id
   ), events as (
+    -- The event id is the outbox's dedupe key: one row per award. A badge earned again after a
+    -- revocation (a lapsed dynamic badge, a service's award after a revoke) is a new award, so
+    -- its id also names the instant.
     select n.user_id, n.badge_id, d.earned_text as message,
            pg_catalog.jsonb_build_object(
              'type', 'badge.earned',
-             'id', 'badge.earned:' || n.user_id || ':' || n.badge_id,
+             'id', 'badge.earned:' || n.user_id || ':' || n.badge_id
+               || case when exists (select 1 from badges.revocations r
+                                    where r.user_id = n.user_id and r.badge_id = n.badge_id)
+                  then ':' || (extract(epoch from n.earned_at) * 1000000)::bigint else '' end,
              'user_id', n.user_id, 'badge', d.event_badge, 'earned_at', n.earned_at,
              'message', d.earned_text) as payload
     from new_awards n join badges.definitions d on d.id = n.badge_id
@@ -127,10 +139,263 @@ begin
   from events order by user_id, badge_id
   on conflict (dedupe_key) do nothing;
 
+  if exists (select 1 from badges.leaderboards l where l.metric = 'badge_count' and l.enabled) then
+    perform badges.bump_boards('badge_count', pg_catalog.array_agg(n.user_id),
+                               pg_catalog.array_agg(1::bigint), pg_catalog.array_agg(n.earned_at))
+    from new_awards n;
+  end if;
   if pg_catalog.random() < 0.015625 then
     perform badges.fold_counts();
   end if;
   return null;
+end;
+$$;
+
+--
+-- Name: archive_boards(); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.archive_boards() RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_due record;
+  v_archived integer := 0;
+begin
+  for v_due in
+    select l as board, p.period
+    from badges.leaderboards l
+    cross join lateral (
+      select badges.board_period(l, b.starts_at - interval '1 microsecond') as period
+      from badges.period_bounds(l, badges.board_period(l, pg_catalog.now())) b
+      where l.period in ('daily', 'weekly', 'monthly')
+      union
+      select (l.starts_at at time zone l.timezone)::date where l.period = 'season'
+      union
+      select c.period from badges.board_counts c where c.board = l.id
+      union
+      select c.period from badges.board_deltas c where c.board = l.id) p
+    cross join lateral badges.period_bounds(l, p.period) b
+    where l.enabled and l.period <> 'all_time' and p.period is not null
+      and badges.period_final(b.ends_at)
+      and (b.ends_at > l.created_at
+           or exists (select 1 from badges.board_entries e
+                      where e.board_id = l.id and e.period = p.period))
+      and not exists (select 1 from badges.board_periods x
+                      where x.board_id = l.id and x.period = p.period)
+    order by l.id, p.period
+  loop
+    if badges.archive_period(v_due.board, v_due.period) then
+      v_archived := v_archived + 1;
+    end if;
+  end loop;
+  return v_archived;
+end;
+$$;
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: leaderboards; Type: TABLE; Schema: badges; Owner: -
+--
+
+CREATE TABLE badges.leaderboards (
+    id text NOT NULL,
+    name text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    metric text NOT NULL,
+    period text DEFAULT 'all_time'::text NOT NULL,
+    timezone text DEFAULT 'UTC'::text NOT NULL,
+    week_start smallint DEFAULT 1 NOT NULL,
+    starts_at timestamp with time zone,
+    ends_at timestamp with time zone,
+    sort_order integer DEFAULT 0 NOT NULL,
+    enabled boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT leaderboards_id_check CHECK (((id ~ '^[A-Za-z0-9_.:-]{1,64}$'::text) AND (id <> ALL (ARRAY['badge_count'::text, 'correct_count'::text])))),
+    CONSTRAINT leaderboards_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+    CONSTRAINT leaderboards_period_check CHECK ((period = ANY (ARRAY['all_time'::text, 'daily'::text, 'weekly'::text, 'monthly'::text, 'season'::text]))),
+    CONSTRAINT leaderboards_week_start_check CHECK (((week_start >= 1) AND (week_start <= 7))),
+    CONSTRAINT season_has_window CHECK (((period = 'season'::text) = ((starts_at IS NOT NULL) AND (ends_at IS NOT NULL)))),
+    CONSTRAINT season_is_ordered CHECK ((starts_at < ends_at))
+);
+
+--
+-- Name: archive_period(badges.leaderboards, date); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.archive_period(p_board badges.leaderboards, p_period date) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_total bigint;
+begin
+  if exists (select 1 from badges.board_periods p
+             where p.board_id = p_board.id and p.period = p_period) then
+    return false;
+  end if;
+  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('badges.fold_counts', 0));
+  insert into badges.board_periods (board_id, period, starts_at, ends_at, total)
+  select p_board.id, p_period, b.starts_at, b.ends_at, 0
+  from badges.period_bounds(p_board, p_period) b
+  on conflict do nothing;
+  if not found then
+    return false;
+  end if;
+  insert into badges.board_archive (board_id, period, position, user_id, rank, value, at)
+  select p_board.id, p_period, pg_catalog.row_number() over w, e.user_id, pg_catalog.rank() over w,
+         e.value, e.at
+  from badges.board_entries e
+  where e.board_id = p_board.id and e.period = p_period and e.value > 0
+  window w as (order by e.value desc, e.at, e.user_id);
+  get diagnostics v_total = row_count;
+  update badges.board_periods set total = v_total
+  where board_id = p_board.id and period = p_period;
+
+  delete from badges.board_entries where board_id = p_board.id and period = p_period;
+  delete from badges.board_deltas where board = p_board.id and period = p_period;
+  delete from badges.board_counts where board = p_board.id and period = p_period;
+
+  perform 1
+  from badges.definitions d
+  cross join lateral badges.award_rules(null, array['rank'], d.id) a
+  where d.rule = 'rank' and d.board = p_board.id and d.enabled;
+  return true;
+end;
+$$;
+
+--
+-- Name: archived_page(text, date, uuid, integer, integer, uuid); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.archived_page(p_board text, p_period date, p_user_id uuid, p_limit integer, p_offset integer, p_after_user uuid) RETURNS json
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+  v_after bigint := p_offset;
+  v_page badges.board_archive[];
+begin
+  if p_after_user is not null then
+    select x.position into v_after from badges.board_archive x
+    where x.board_id = p_board and x.period = p_period and x.user_id = p_after_user;
+  end if;
+  -- One more than the page: whether a next page exists.
+  select pg_catalog.array_agg(x order by x.position) into v_page
+  from (select * from badges.board_archive x
+        where x.board_id = p_board and x.period = p_period and x.position > coalesce(v_after, 0)
+        order by x.position limit p_limit + 1) x;
+  return pg_catalog.json_build_object(
+    'entries', badges.entries_json(
+      'value', array(select e.value from pg_catalog.unnest(v_page[1:p_limit]) e),
+      array(select e.user_id from pg_catalog.unnest(v_page[1:p_limit]) e),
+      array(select e.value from pg_catalog.unnest(v_page) e),
+      array(select e.rank from pg_catalog.unnest(v_page) e)),
+    'me', (select pg_catalog.json_build_object('rank', x.rank, 'user_id', x.user_id,
+                                               'value', x.value)
+           from badges.board_archive x
+           where x.board_id = p_board and x.period = p_period and x.user_id = p_user_id),
+    'total', coalesce((select p.total from badges.board_periods p
+                       where p.board_id = p_board and p.period = p_period), 0),
+    'next_after', case when pg_catalog.cardinality(v_page) > p_limit then
+      pg_catalog.json_build_object('value', v_page[p_limit].value, 'at', v_page[p_limit].at,
+                                   'user_id', v_page[p_limit].user_id) end);
+end;
+$$;
+
+--
+-- Name: around_me(uuid, text, text, integer); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.around_me(p_user_id uuid, p_board_id text, p_period text, p_radius integer) RETURNS json
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    SET jit TO 'off'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+declare
+  v_open record;
+  v_mine badges.board_entries;
+  v_position bigint;
+  v_counts record;
+  v_entries json;
+  v_me json;
+  v_total bigint;
+begin
+  if p_radius is null or p_radius not between 1 and 25 then
+    raise exception using errcode = 'BD004', message = 'radius must be between 1 and 25';
+  end if;
+  select * into v_open from badges.open_board(p_board_id, p_period);
+  if v_open.final then
+    select x.position into v_position from badges.board_archive x
+    where x.board_id = p_board_id and x.period = v_open.period and x.user_id = p_user_id;
+    select pg_catalog.json_agg(pg_catalog.json_build_object(
+             'rank', x.rank, 'user_id', x.user_id, 'value', x.value) order by x.position)
+    into v_entries
+    from badges.board_archive x
+    where x.board_id = p_board_id and x.period = v_open.period
+      and x.position between v_position - p_radius and v_position + p_radius;
+    select pg_catalog.json_build_object('rank', x.rank, 'user_id', x.user_id, 'value', x.value)
+    into v_me
+    from badges.board_archive x
+    where x.board_id = p_board_id and x.period = v_open.period and x.position = v_position;
+    select p.total into v_total from badges.board_periods p
+    where p.board_id = p_board_id and p.period = v_open.period;
+  else
+    select * into v_counts from badges.board_values(p_board_id, v_open.period);
+    v_total := v_counts.total;
+    select * into v_mine from badges.board_entries e
+    where e.board_id = p_board_id and e.period = v_open.period and e.user_id = p_user_id
+      and e.value > 0;
+    if found then
+      with above as (
+        select * from (
+          (select e.value, e.at, e.user_id from badges.board_entries e
+           where e.board_id = p_board_id and e.period = v_open.period and e.value > 0
+             and e.value = v_mine.value and (e.at, e.user_id) < (v_mine.at, v_mine.user_id)
+           order by e.at desc, e.user_id desc limit p_radius)
+          union all
+          (select e.value, e.at, e.user_id from badges.board_entries e
+           where e.board_id = p_board_id and e.period = v_open.period and e.value > 0
+             and e.value > v_mine.value
+           order by e.value, e.at desc, e.user_id desc limit p_radius)) a
+        order by value, at desc, user_id desc limit p_radius
+      ), below as (
+        select * from (
+          (select e.value, e.at, e.user_id from badges.board_entries e
+           where e.board_id = p_board_id and e.period = v_open.period and e.value > 0
+             and e.value = v_mine.value and (e.at, e.user_id) > (v_mine.at, v_mine.user_id)
+           order by e.at, e.user_id limit p_radius)
+          union all
+          (select e.value, e.at, e.user_id from badges.board_entries e
+           where e.board_id = p_board_id and e.period = v_open.period and e.value > 0
+             and e.value < v_mine.value
+           order by e.value desc, e.at, e.user_id limit p_radius)) b
+        order by value desc, at, user_id limit p_radius
+      ), window_ as (
+        select value, at, user_id from above
+        union all select v_mine.value, v_mine.at, v_mine.user_id
+        union all select value, at, user_id from below
+      )
+      select pg_catalog.json_agg(pg_catalog.json_build_object(
+               'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, w.value)],
+               'user_id', w.user_id, 'value', w.value) order by w.value desc, w.at, w.user_id)
+      into v_entries from window_ w;
+      v_me := pg_catalog.json_build_object(
+        'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, v_mine.value)],
+        'user_id', p_user_id, 'value', v_mine.value);
+    end if;
+  end if;
+  return pg_catalog.json_build_object(
+    'board', badges.board_json(v_open.board),
+    'period', badges.period_json(v_open.board, v_open.period, v_open.starts_at, v_open.ends_at,
+                                 v_open.final),
+    'entries', coalesce(v_entries, '[]'::json), 'me', v_me, 'total', coalesce(v_total, 0));
 end;
 $$;
 
@@ -203,10 +468,6 @@ begin
     'awarded', true, 'earned_at', v_earned_at, 'badge', v_def.wire);
 end;
 $$;
-
-SET default_tablespace = '';
-
-SET default_table_access_method = heap;
 
 --
 -- Name: awards; Type: TABLE; Schema: badges; Owner: -
@@ -392,17 +653,19 @@ CREATE TABLE badges.definitions (
     event_badge jsonb,
     earned_text text,
     within_days integer,
-    CONSTRAINT auto_revoke_is_automatic CHECK (((NOT auto_revoke) OR (rule <> ALL (ARRAY['client'::text, 'manual'::text, 'shared'::text])))),
+    board text,
+    CONSTRAINT auto_revoke_is_automatic CHECK (((NOT auto_revoke) OR (rule <> ALL (ARRAY['client'::text, 'manual'::text, 'shared'::text, 'rank'::text])))),
+    CONSTRAINT board_matches_rule CHECK ((((rule = 'rank'::text) = (board IS NOT NULL)) AND ((rule <> 'rank'::text) OR (threshold <= 100)))),
     CONSTRAINT definitions_description_key_check CHECK (((length(description_key) >= 1) AND (length(description_key) <= 200))),
     CONSTRAINT definitions_id_check CHECK ((id ~ '^[A-Za-z0-9_.:-]{1,64}$'::text)),
     CONSTRAINT definitions_label_key_check CHECK (((length(label_key) >= 1) AND (length(label_key) <= 200))),
     CONSTRAINT definitions_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
-    CONSTRAINT definitions_rule_check CHECK ((rule = ANY (ARRAY['streak'::text, 'quiz_distinct'::text, 'quiz_all'::text, 'metric'::text, 'distinct'::text, 'all_of'::text, 'client'::text, 'manual'::text, 'shared'::text, 'active_days'::text]))),
+    CONSTRAINT definitions_rule_check CHECK ((rule = ANY (ARRAY['streak'::text, 'quiz_distinct'::text, 'quiz_all'::text, 'metric'::text, 'distinct'::text, 'all_of'::text, 'client'::text, 'manual'::text, 'shared'::text, 'active_days'::text, 'rank'::text]))),
     CONSTRAINT definitions_threshold_check CHECK (((threshold IS NULL) OR (threshold > 0))),
     CONSTRAINT definitions_tier_check CHECK ((tier = ANY (ARRAY['bronze'::text, 'silver'::text, 'gold'::text, 'diamond'::text]))),
     CONSTRAINT metric_matches_rule CHECK (((rule = ANY (ARRAY['metric'::text, 'distinct'::text])) = (metric IS NOT NULL))),
     CONSTRAINT requires_matches_rule CHECK (((rule = 'all_of'::text) = (cardinality(requires) > 0))),
-    CONSTRAINT threshold_matches_rule CHECK (((rule = ANY (ARRAY['streak'::text, 'quiz_distinct'::text, 'metric'::text, 'distinct'::text, 'active_days'::text])) = (threshold IS NOT NULL))),
+    CONSTRAINT threshold_matches_rule CHECK (((rule = ANY (ARRAY['streak'::text, 'quiz_distinct'::text, 'metric'::text, 'distinct'::text, 'active_days'::text, 'rank'::text])) = (threshold IS NOT NULL))),
     CONSTRAINT window_is_ordered CHECK ((starts_at < ends_at)),
     CONSTRAINT windowed_is_auto_revoke CHECK (((within_days IS NULL) OR auto_revoke)),
     CONSTRAINT within_days_matches_rule CHECK (
@@ -502,6 +765,11 @@ CREATE FUNCTION badges.badge_json(d badges.definitions) RETURNS jsonb
     'metric', d.metric, 'requires', pg_catalog.to_jsonb(d.requires), 'hidden', d.hidden,
     'starts_at', d.starts_at, 'ends_at', d.ends_at, 'label_key', d.label_key,
     'description_key', d.description_key)
+  -- Only where they apply: the shape of every other badge stays as it was.
+  || case when d.within_days is not null
+       then pg_catalog.jsonb_build_object('within_days', d.within_days) else '{}' end
+  || case when d.board is not null
+       then pg_catalog.jsonb_build_object('board', d.board) else '{}' end
 $$;
 
 --
@@ -555,6 +823,7 @@ CREATE FUNCTION badges.badge_progress(p_user_id uuid) RETURNS TABLE(def badges.d
       case d.rule
         when 'quiz_all' then nullif(f.total_providers, 0)
         when 'all_of' then cardinality(d.requires)
+        when 'rank' then null  -- a place, not an amount to reach
         else d.threshold
       end as target,
       case when d.metric is not null then coalesce(nullif(m.unit, ''), m.name)
@@ -588,7 +857,53 @@ CREATE FUNCTION badges.base_rules() RETURNS text[]
     LANGUAGE sql IMMUTABLE
     SET search_path TO ''
     AS $$
-  select array['metric', 'distinct', 'streak', 'quiz_distinct', 'quiz_all', 'active_days']
+  select array['metric', 'distinct', 'streak', 'quiz_distinct', 'quiz_all', 'active_days', 'rank']
+$$;
+
+--
+-- Name: board_json(badges.leaderboards); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.board_json(l badges.leaderboards) RETURNS json
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  return pg_catalog.json_build_object(
+    'id', l.id, 'name', l.name, 'description', l.description, 'metric', l.metric,
+    'period', l.period, 'timezone', l.timezone,
+    'week_start', case when l.period = 'weekly' then l.week_start end,
+    'starts_at', l.starts_at, 'ends_at', l.ends_at);
+end;
+$$;
+
+--
+-- Name: board_leaderboard(uuid, text, text, integer, integer, bigint, timestamp with time zone, uuid); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.board_leaderboard(p_user_id uuid, p_board_id text, p_period text, p_limit integer, p_offset integer, p_after_value bigint DEFAULT NULL::bigint, p_after_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_after_user uuid DEFAULT NULL::uuid) RETURNS json
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    SET jit TO 'off'
+    AS $$
+declare
+  v_open record;
+  v_page json;
+begin
+  select * into v_open from badges.open_board(p_board_id, p_period);
+  if v_open.final then
+    v_page := badges.archived_page(p_board_id, v_open.period, p_user_id, p_limit, p_offset,
+                                   p_after_user);
+  else
+    v_page := badges.live_page(p_board_id, v_open.period, p_user_id, p_limit, p_offset,
+                               p_after_value, p_after_at, p_after_user);
+  end if;
+  return (pg_catalog.jsonb_build_object(
+    'board', badges.board_json(v_open.board),
+    'period', badges.period_json(v_open.board, v_open.period, v_open.starts_at, v_open.ends_at,
+                                 v_open.final))
+    || v_page::jsonb)::json;
+end;
 $$;
 
 --
@@ -601,8 +916,8 @@ CREATE FUNCTION badges.board_page(p_counter text, p_user_id uuid, p_limit intege
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 declare
-  v_ranks jsonb;
-  v_total bigint;
+  v_counts record;
+  v_at integer;
   v_start integer;
   v_skip bigint := 0;
   v_values integer[];
@@ -617,30 +932,21 @@ begin
   if p_counter not in ('badge_count', 'correct_count') then
     raise exception using errcode = 'BD004', message = 'unknown leaderboard counter';
   end if;
+  -- Each value's competition rank, 1 + the users at greater values, from the per-value counts
+  -- (folded and pending): a few dozen rows, never the board's (badges.board_values).
+  select * into v_counts from badges.board_values(p_counter, '-infinity');
   -- v_start: the value the page starts in (with an offset, the smallest value whose first
   -- rank is within offset + 1), v_skip the entries to skip within it.
-  -- Each value's competition rank, 1 + the users at greater values, from the per-value counts
-  -- (folded and pending): a few dozen rows, never the board's. Written here, not in a function
-  -- of its own: a SQL function with SET search_path is planned anew on every call.
-  select coalesce(pg_catalog.jsonb_object_agg(r.value, r.rank), '{}'), coalesce(sum(r.users), 0),
-         (pg_catalog.array_agg(r.value order by r.value) filter (where r.rank <= p_offset + 1))[1]
-  into v_ranks, v_total, v_start
-  from (
-    select c.value, c.users,
-           1 + coalesce(sum(c.users) over (order by c.value desc
-                                           rows between unbounded preceding and 1 preceding), 0)
-             as rank
-    from (select x.value, sum(x.users)::bigint as users
-          from (select b.value, b.users from badges.board_counts b where b.board = p_counter
-                union all
-                select b.value, b.users from badges.board_deltas b where b.board = p_counter) x
-          where x.value > 0
-          group by x.value
-          having sum(x.users) > 0) c) r;
   if p_after_value is not null then
     v_start := p_after_value;
-  elsif v_start is not null then
-    v_skip := p_offset + 1 - (v_ranks ->> v_start::text)::bigint;
+  elsif pg_catalog.cardinality(v_counts.vals) > 0 then
+    v_at := 1;
+    while v_at < pg_catalog.cardinality(v_counts.vals)
+          and v_counts.ranks[v_at + 1] <= p_offset + 1 loop
+      v_at := v_at + 1;
+    end loop;
+    v_start := v_counts.vals[v_at];
+    v_skip := p_offset + 1 - v_counts.ranks[v_at];
   end if;
 
   -- One more than the page: whether a next page exists. Each branch is an index range scan;
@@ -685,20 +991,110 @@ begin
 
   -- json, not jsonb: the answer is only sent on, and jsonb would parse and sort every entry.
   return pg_catalog.json_build_object(
-    'entries', coalesce((
-      select pg_catalog.json_agg(pg_catalog.json_build_object(
-               'rank', (v_ranks ->> e.value::text)::bigint, 'user_id', e.user_id,
-               p_counter, e.value) order by e.ord)
-      from rows from (pg_catalog.unnest(v_values), pg_catalog.unnest(v_users))
-        with ordinality e(value, user_id, ord)
-      where e.ord <= p_limit), '[]'::json),
+    'entries', badges.entries_json(p_counter, v_values[1:p_limit]::bigint[], v_users[1:p_limit],
+                                   v_counts.vals, v_counts.ranks),
     'me', case when v_mine > 0 then pg_catalog.json_build_object(
-            'rank', (v_ranks ->> v_mine::text)::bigint, 'user_id', p_user_id, p_counter, v_mine)
-          end,
-    'total', v_total,
+            'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, v_mine::bigint)],
+            'user_id', p_user_id, p_counter, v_mine) end,
+    'total', v_counts.total,
     'next_after', case when pg_catalog.cardinality(v_values) > p_limit then
       pg_catalog.json_build_object('value', v_values[p_limit], 'at', v_ats[p_limit],
                                    'user_id', v_users[p_limit]) end);
+end;
+$$;
+
+--
+-- Name: board_period(badges.leaderboards, timestamp with time zone); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.board_period(p_board badges.leaderboards, p_at timestamp with time zone) RETURNS date
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  return case p_board.period
+    when 'all_time' then '-infinity'::date
+    when 'daily' then (p_at at time zone p_board.timezone)::date
+    when 'weekly' then (p_at at time zone p_board.timezone)::date
+      - (pg_catalog.date_part('isodow', p_at at time zone p_board.timezone)::integer
+         - p_board.week_start + 7) % 7
+    when 'monthly' then pg_catalog.date_trunc('month', p_at at time zone p_board.timezone)::date
+    when 'season' then case when p_at >= p_board.starts_at and p_at < p_board.ends_at
+      then (p_board.starts_at at time zone p_board.timezone)::date end
+  end;
+end;
+$$;
+
+--
+-- Name: board_values(text, date); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.board_values(p_board text, p_period date, OUT vals bigint[], OUT ranks bigint[], OUT total bigint) RETURNS record
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  select coalesce(pg_catalog.array_agg(r.value order by r.value desc), '{}'),
+         coalesce(pg_catalog.array_agg(r.rank order by r.value desc), '{}'),
+         coalesce(sum(r.users), 0)::bigint
+  into vals, ranks, total
+  from (
+    select c.value, c.users,
+           1 + coalesce(sum(c.users) over (order by c.value desc
+                                           rows between unbounded preceding and 1 preceding), 0)
+             as rank
+    from (select x.value, sum(x.users)::bigint as users
+          from (select b.value, b.users from badges.board_counts b
+                where b.board = p_board and b.period = p_period
+                union all
+                select b.value, b.users from badges.board_deltas b
+                where b.board = p_board and b.period = p_period) x
+          where x.value > 0
+          group by x.value
+          having sum(x.users) > 0) c) r;
+end;
+$$;
+
+--
+-- Name: bump_boards(text, uuid[], bigint[], timestamp with time zone[]); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.bump_boards(p_metric text, p_users uuid[], p_amounts bigint[], p_ats timestamp with time zone[]) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  if not exists (select 1 from badges.leaderboards l where l.metric = p_metric and l.enabled) then
+    return;
+  end if;
+  with changes as (
+    select l.id as board_id, badges.board_period(l, e.at) as period, e.user_id,
+           sum(e.amount)::bigint as amount, max(e.at) as at
+    from rows from (pg_catalog.unnest(p_users), pg_catalog.unnest(p_amounts),
+                    pg_catalog.unnest(p_ats)) e(user_id, amount, at)
+    cross join badges.leaderboards l
+    where l.metric = p_metric and l.enabled
+    group by 1, 2, 3
+  ), live as (
+    select c.* from changes c
+    where c.period is not null and c.amount <> 0
+      and not exists (select 1 from badges.board_periods p
+                      where p.board_id = c.board_id and p.period = c.period)
+  ), written as (
+    insert into badges.board_entries as b (board_id, period, user_id, value, at)
+    select board_id, period, user_id, amount, at from live order by board_id, period, user_id
+    on conflict (board_id, period, user_id) do update
+      set value = b.value + excluded.value, at = greatest(b.at, excluded.at)
+    returning b.board_id, b.period, b.user_id, b.value
+  )
+  insert into badges.board_deltas (board, period, value, users)
+  select board_id, period, value, sum(users) from (
+    select w.board_id, w.period, w.value, 1 as users from written w where w.value > 0
+    union all
+    select w.board_id, w.period, w.value - l.amount, -1
+    from written w join live l using (board_id, period, user_id)
+    where w.value - l.amount > 0) moves
+  group by board_id, period, value having sum(users) <> 0;
 end;
 $$;
 
@@ -948,20 +1344,45 @@ CREATE FUNCTION badges.consistency_report() RETURNS jsonb
         where coalesce(c.n, 0) <> coalesce(h.n, 0)),
       'board', (
         select count(*) from (
-          select c.board, c.value, sum(c.users) as n
-          from (select x.board, x.value, x.users from badges.board_counts x
+          select c.board, c.period, c.value, sum(c.users) as n
+          from (select x.board, x.period, x.value, x.users from badges.board_counts x
                 union all
-                select x.board, x.value, x.users from badges.board_deltas x) c
-          group by c.board, c.value
+                select x.board, x.period, x.value, x.users from badges.board_deltas x) c
+          group by c.board, c.period, c.value
         ) c
         full join (
-          select 'badge_count' as board, s.badge_count as value, count(*) as n
+          select 'badge_count' as board, '-infinity'::date as period, s.badge_count as value,
+                 count(*) as n
           from badges.user_stats s where s.badge_count > 0 group by s.badge_count
           union all
-          select 'correct_count', s.correct_count, count(*)
+          select 'correct_count', '-infinity', s.correct_count, count(*)
           from badges.user_stats s where s.correct_count > 0 group by s.correct_count
-        ) h on h.board = c.board and h.value = c.value
+          union all
+          select e.board_id, e.period, e.value, count(*)
+          from badges.board_entries e where e.value > 0 group by e.board_id, e.period, e.value
+        ) h on h.board = c.board and h.period = c.period and h.value = c.value
         where coalesce(c.n, 0) <> coalesce(h.n, 0)),
+      'board_total', (
+        select count(*) from (
+          select l.id as board_id, t.user_id, t.total
+          from badges.leaderboards l
+          cross join lateral (
+            select x.user_id, x.total from badges.metric_totals x where x.metric = l.metric
+            union all
+            select x.user_id, x.badge_count from badges.user_stats x
+            where l.metric = 'badge_count'
+            union all
+            select x.user_id, x.correct_count from badges.user_stats x
+            where l.metric = 'quiz_correct') t
+          where l.enabled and l.period = 'all_time' and t.total <> 0
+        ) t
+        full join (
+          select e.board_id, e.user_id, e.value
+          from badges.board_entries e
+          join badges.leaderboards l on l.id = e.board_id and l.enabled and l.period = 'all_time'
+          where e.value <> 0
+        ) e on e.board_id = t.board_id and e.user_id = t.user_id
+        where coalesce(e.value, 0) <> coalesce(t.total, 0)),
       'metric_total', (
         select count(*) from badges.metric_totals t
         where t.total <> coalesce((select e.total from badges.metric_events e
@@ -979,8 +1400,12 @@ CREATE FUNCTION badges.consistency_report() RETURNS jsonb
           and not exists (select from badges.revocations r
                           where r.user_id = o.user_id and r.badge_id = o.badge_id)),
       'outbox_twice', (
-        select count(*) from (select 1 from badges.outbox o
-                              group by o.user_id, o.badge_id having count(*) > 1) d)
+        select count(*) from (
+          select 1 from badges.outbox o
+          where o.badge_id is not null
+          group by o.user_id, o.badge_id
+          having count(*) > 1 + (select count(*) from badges.revocations r
+                                 where r.user_id = o.user_id and r.badge_id = o.badge_id)) d)
     ) as c
   )
   select pg_catalog.jsonb_build_object(
@@ -999,9 +1424,10 @@ $$;
 --
 
 CREATE FUNCTION badges.count_correct(p_user_id uuid) RETURNS void
-    LANGUAGE sql
+    LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
+begin
   with bumped as (
     insert into badges.user_stats as s (user_id, correct_count, correct_count_at)
     values (p_user_id, 1, now())
@@ -1012,7 +1438,9 @@ CREATE FUNCTION badges.count_correct(p_user_id uuid) RETURNS void
   insert into badges.board_deltas (board, value, users)
   select 'correct_count', correct_count, 1 from bumped
   union all
-  select 'correct_count', correct_count - 1, -1 from bumped where correct_count > 1
+  select 'correct_count', correct_count - 1, -1 from bumped where correct_count > 1;
+  perform badges.bump_boards('quiz_correct', array[p_user_id], array[1::bigint], array[now()]);
+end;
 $$;
 
 --
@@ -1026,6 +1454,7 @@ CREATE FUNCTION badges.count_metric(p_user_id uuid, p_metric text, p_amount inte
 declare
   v_prev badges.metric_events;
   v_new_item integer := 0;
+  v_before bigint := 0;
   v_totals badges.metric_totals;
   v_awarded text[] := '{}';
 begin
@@ -1041,6 +1470,11 @@ begin
       values (p_user_id, p_metric, p_item, coalesce(p_at, now())) on conflict do nothing;
       v_new_item := case when found then 1 else 0 end;
     end if;
+    if p_amount < 0 then
+      -- A total stops at 0: the boards add what it really lost.
+      select t.total into v_before from badges.metric_totals t
+      where t.user_id = p_user_id and t.metric = p_metric;
+    end if;
     insert into badges.metric_totals as t (user_id, metric, total, distinct_count)
     values (p_user_id, p_metric, greatest(p_amount, 0), v_new_item)
     on conflict (user_id, metric) do update set
@@ -1050,6 +1484,10 @@ begin
     insert into badges.metric_events
       (user_id, metric, amount, total, item, idempotency_key, occurred_at)
     values (p_user_id, p_metric, p_amount, v_totals.total, p_item, p_key, coalesce(p_at, now()));
+    perform badges.bump_boards(
+      p_metric, array[p_user_id],
+      array[case when p_amount < 0 then v_totals.total - coalesce(v_before, 0) else p_amount end],
+      array[coalesce(p_at, now())]);
     v_awarded := badges.award_qualifying(p_user_id, array['metric', 'distinct'], p_at);
   else
     select * into v_totals from badges.metric_totals t
@@ -1247,6 +1685,25 @@ CREATE FUNCTION badges.earned_message(d badges.definitions) RETURNS text
 $$;
 
 --
+-- Name: entries_json(text, bigint[], uuid[], bigint[], bigint[]); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.entries_json(p_key text, p_values bigint[], p_users uuid[], p_vals bigint[], p_ranks bigint[]) RETURNS json
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+begin
+  return coalesce('[' || (
+    select pg_catalog.string_agg(
+             '{"rank":' || p_ranks[pg_catalog.array_position(p_vals, e.value)]
+             || ',"user_id":"' || e.user_id || '","' || p_key || '":' || e.value || '}',
+             ',' order by e.ord)
+    from rows from (pg_catalog.unnest(p_values), pg_catalog.unnest(p_users))
+      with ordinality e(value, user_id, ord)) || ']', '[]')::json;
+end;
+$$;
+
+--
 -- Name: event_badge(badges.definitions); Type: FUNCTION; Schema: badges; Owner: -
 --
 
@@ -1378,11 +1835,12 @@ begin
   on conflict (badge_id, shard) do update set holders = c.holders + excluded.holders;
 
   with moved as (
-    delete from badges.board_deltas returning board, value, users
+    delete from badges.board_deltas returning board, period, value, users
   )
-  insert into badges.board_counts as c (board, value, users)
-  select board, value, sum(users) from moved group by board, value order by board, value
-  on conflict (board, value) do update set users = c.users + excluded.users;
+  insert into badges.board_counts as c (board, period, value, users)
+  select board, period, value, sum(users) from moved
+  group by board, period, value order by board, period, value
+  on conflict (board, period, value) do update set users = c.users + excluded.users;
   delete from badges.board_counts where users = 0;
 end;
 $$;
@@ -1458,7 +1916,10 @@ begin
       'earned', p.earned_at is not null,
       'earned_at', p.earned_at,
       'progress', case when p.target is not null then pg_catalog.jsonb_build_object(
-        'current', p.current, 'target', p.target) end) end)
+        'current', p.current, 'target', p.target) end)
+      || case when (p.def).rule = 'rank' and p.earned_at is not null then
+           pg_catalog.jsonb_build_object('placings', badges.placings(p_user_id, p.def))
+         else '{}' end end)
   into v_answer
   from badges.badge_progress(p_user_id) p
   join badges.rarity() r on r.badge_id = (p.def).id
@@ -1491,7 +1952,15 @@ CREATE FUNCTION badges.get_catalog() RETURNS jsonb
     'providers', coalesce((
       select pg_catalog.jsonb_agg(
         pg_catalog.jsonb_build_object('id', p.id, 'name', p.name) order by p.sort_order, p.id)
-      from badges.quiz_providers p where p.active), '[]'::jsonb))
+      from badges.quiz_providers p where p.active), '[]'::jsonb),
+    'metrics', coalesce((
+      select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'id', m.id, 'name', m.name, 'description', m.description, 'unit', m.unit,
+               'unit_one', m.unit_one) order by m.id)
+      from badges.metrics m where m.enabled), '[]'::jsonb),
+    'leaderboards', coalesce((
+      select pg_catalog.jsonb_agg(badges.board_json(l)::jsonb order by l.sort_order, l.id)
+      from badges.leaderboards l where l.enabled), '[]'::jsonb))
 $$;
 
 --
@@ -1615,13 +2084,93 @@ CREATE FUNCTION badges.list_badges(p_user_id uuid) RETURNS jsonb
         'progress', case when p.target is not null then pg_catalog.jsonb_build_object(
           'current', p.current, 'target', p.target) end,
         'rarity', r.rarity)
+      || case when (p.def).rule = 'rank' and p.earned_at is not null then
+           pg_catalog.jsonb_build_object('placings', badges.placings(p_user_id, p.def)) else '{}' end
       order by (p.def).sort_order, (p.def).id), '[]'::jsonb),
     'earned_count', count(p.earned_at),
     'total_count', count(*),
+    -- Enabled hidden badges the user has not earned: not listed, but a client may show that
+    -- secrets remain ("???" cards).
+    'hidden_count', (
+      select count(*) from badges.definitions d
+      where d.enabled and d.hidden
+        and not exists (select 1 from badges.awards a
+                        where a.user_id = p_user_id and a.badge_id = d.id)),
     'next', badges.next_milestones(p_user_id))
   from badges.badge_progress(p_user_id) p
   join badges.rarity() r on r.badge_id = (p.def).id
   where ((p.def).enabled and not (p.def).hidden) or p.earned_at is not null
+$$;
+
+--
+-- Name: live_page(text, date, uuid, integer, integer, bigint, timestamp with time zone, uuid); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.live_page(p_board text, p_period date, p_user_id uuid, p_limit integer, p_offset integer, p_after_value bigint, p_after_at timestamp with time zone, p_after_user uuid) RETURNS json
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+declare
+  v_counts record;
+  v_at integer;
+  v_start bigint;
+  v_skip bigint := 0;
+  v_values bigint[];
+  v_ats timestamptz[];
+  v_users uuid[];
+  v_mine bigint;
+  v_after_at timestamptz := coalesce(p_after_at, '-infinity');
+  v_after_user uuid := coalesce(p_after_user, '00000000-0000-0000-0000-000000000000');
+begin
+  select * into v_counts from badges.board_values(p_board, p_period);
+  if p_after_value is not null then
+    v_start := p_after_value;
+  elsif pg_catalog.cardinality(v_counts.vals) > 0 then
+    -- The smallest value whose first rank is within offset + 1, and the entries to skip in it.
+    v_at := 1;
+    while v_at < pg_catalog.cardinality(v_counts.vals)
+          and v_counts.ranks[v_at + 1] <= p_offset + 1 loop
+      v_at := v_at + 1;
+    end loop;
+    v_start := v_counts.vals[v_at];
+    v_skip := p_offset + 1 - v_counts.ranks[v_at];
+  end if;
+
+  select pg_catalog.array_agg(value order by value desc, at, user_id),
+         pg_catalog.array_agg(at order by value desc, at, user_id),
+         pg_catalog.array_agg(user_id order by value desc, at, user_id)
+  into v_values, v_ats, v_users
+  from (
+    (select e.value, e.at, e.user_id from badges.board_entries e
+     where e.board_id = p_board and e.period = p_period and e.value > 0 and e.value = v_start
+       and (e.at, e.user_id) > (v_after_at, v_after_user)
+     order by e.at, e.user_id
+     offset v_skip limit p_limit + 1)
+    union all
+    (select e.value, e.at, e.user_id from badges.board_entries e
+     where e.board_id = p_board and e.period = p_period and e.value > 0 and e.value < v_start
+     order by e.value desc, e.at, e.user_id
+     limit p_limit + 1)
+    order by 1 desc, 2, 3
+    limit p_limit + 1) page;
+
+  if p_user_id is not null then
+    select e.value into v_mine from badges.board_entries e
+    where e.board_id = p_board and e.period = p_period and e.user_id = p_user_id;
+  end if;
+
+  return pg_catalog.json_build_object(
+    'entries', badges.entries_json('value', v_values[1:p_limit], v_users[1:p_limit],
+                                   v_counts.vals, v_counts.ranks),
+    'me', case when v_mine > 0 then pg_catalog.json_build_object(
+            'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, v_mine)],
+            'user_id', p_user_id, 'value', v_mine) end,
+    'total', v_counts.total,
+    'next_after', case when pg_catalog.cardinality(v_values) > p_limit then
+      pg_catalog.json_build_object('value', v_values[p_limit], 'at', v_ats[p_limit],
+                                   'user_id', v_users[p_limit]) end);
+end;
 $$;
 
 --
@@ -1744,6 +2293,33 @@ CREATE FUNCTION badges.next_streak(p_current integer, p_last_day date, p_day dat
 $$;
 
 --
+-- Name: open_board(text, text); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.open_board(p_board_id text, p_period text, OUT board badges.leaderboards, OUT period date, OUT starts_at timestamp with time zone, OUT ends_at timestamp with time zone, OUT final boolean) RETURNS record
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  select * into board from badges.leaderboards l where l.id = p_board_id and l.enabled;
+  if not found then
+    raise exception using errcode = 'BD013', message = 'unknown leaderboard',
+      detail = pg_catalog.format('No leaderboard of the catalog has the id %L.', p_board_id);
+  end if;
+  period := badges.requested_period(board, p_period);
+  select b.starts_at, b.ends_at into starts_at, ends_at from badges.period_bounds(board, period) b;
+  final := ends_at is not null and badges.period_final(ends_at);
+  -- A period that ended before the board existed and has no entries is empty: read, not
+  -- archived (clients may name any past date).
+  if final and (ends_at > board.created_at
+                or exists (select 1 from badges.board_entries e
+                           where e.board_id = board.id and e.period = open_board.period)) then
+    perform badges.archive_period(board, period);
+  end if;
+end;
+$$;
+
+--
 -- Name: open_share(uuid, text); Type: FUNCTION; Schema: badges; Owner: -
 --
 
@@ -1804,6 +2380,54 @@ CREATE FUNCTION badges.outbox_rows(p_status text, p_limit integer, p_before bigi
 $$;
 
 --
+-- Name: period_bounds(badges.leaderboards, date); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.period_bounds(p_board badges.leaderboards, p_period date, OUT starts_at timestamp with time zone, OUT ends_at timestamp with time zone) RETURNS record
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  starts_at := case p_board.period when 'all_time' then null when 'season' then p_board.starts_at
+                 else p_period::timestamp at time zone p_board.timezone end;
+  ends_at := case p_board.period
+               when 'daily' then (p_period + 1)::timestamp at time zone p_board.timezone
+               when 'weekly' then (p_period + 7)::timestamp at time zone p_board.timezone
+               when 'monthly' then (p_period + interval '1 month') at time zone p_board.timezone
+               when 'season' then p_board.ends_at
+             end;
+end;
+$$;
+
+--
+-- Name: period_final(timestamp with time zone); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.period_final(p_ends_at timestamp with time zone) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  return p_ends_at <= pg_catalog.now() - interval '5 minutes';
+end;
+$$;
+
+--
+-- Name: period_json(badges.leaderboards, date, timestamp with time zone, timestamp with time zone, boolean); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.period_json(p_board badges.leaderboards, p_period date, p_starts_at timestamp with time zone, p_ends_at timestamp with time zone, p_final boolean) RETURNS json
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  return pg_catalog.json_build_object(
+    'start', case when p_board.period <> 'all_time' then p_period end,
+    'starts_at', p_starts_at, 'ends_at', p_ends_at, 'final', p_final);
+end;
+$$;
+
+--
 -- Name: ping(); Type: FUNCTION; Schema: badges; Owner: -
 --
 
@@ -1812,6 +2436,23 @@ CREATE FUNCTION badges.ping() RETURNS boolean
     SET search_path TO ''
     AS $$
   select true
+$$;
+
+--
+-- Name: placings(uuid, badges.definitions); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.placings(p_user_id uuid, d badges.definitions) RETURNS jsonb
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select pg_catalog.jsonb_build_object(
+    'times', count(*),
+    'latest', (pg_catalog.array_agg(pg_catalog.jsonb_build_object('period', x.period, 'rank', x.rank)
+                                    order by x.period desc))[1])
+  from badges.board_archive x
+  where x.user_id = p_user_id and x.board_id = d.board and x.rank <= d.threshold
+    and x.rank <= 100
 $$;
 
 --
@@ -1985,9 +2626,10 @@ CREATE FUNCTION badges.rebuild_counts() RETURNS jsonb
 declare
   v_rarity bigint;
   v_board bigint;
+  v_rows bigint;
 begin
   perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('badges.fold_counts', 0));
-  lock table badges.awards, badges.users, badges.user_stats in share mode;
+  lock table badges.awards, badges.users, badges.user_stats, badges.board_entries in share mode;
   delete from badges.rarity_deltas;
   delete from badges.rarity_counts;
   insert into badges.rarity_counts (badge_id, shard, holders)
@@ -2005,6 +2647,11 @@ begin
   select 'correct_count', correct_count, count(*) from badges.user_stats
   where correct_count > 0 group by correct_count;
   get diagnostics v_board = row_count;
+  insert into badges.board_counts (board, period, value, users)
+  select board_id, period, value, count(*) from badges.board_entries
+  where value > 0 group by board_id, period, value;
+  get diagnostics v_rows = row_count;
+  v_board := v_board + v_rows;
   return pg_catalog.jsonb_build_object('rarity', v_rarity, 'board', v_board);
 end;
 $$;
@@ -2062,6 +2709,77 @@ end;
 $$;
 
 --
+-- Name: refill_board(text); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.refill_board(p_board_id text) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_board badges.leaderboards;
+  v_period date;
+  v_from timestamptz;
+  v_to timestamptz;
+  v_rows integer;
+begin
+  select * into strict v_board from badges.leaderboards where id = p_board_id;
+  v_period := case v_board.period
+    when 'season' then (v_board.starts_at at time zone v_board.timezone)::date
+    else badges.board_period(v_board, pg_catalog.now()) end;
+  select b.starts_at, b.ends_at into v_from, v_to from badges.period_bounds(v_board, v_period) b;
+  -- The fold's lock first, as archive_period takes it: one lock order.
+  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('badges.fold_counts', 0));
+  delete from badges.board_entries where board_id = p_board_id;
+  delete from badges.board_deltas where board = p_board_id;
+  delete from badges.board_counts where board = p_board_id;
+  if exists (select 1 from badges.board_periods p
+             where p.board_id = p_board_id and p.period = v_period) then
+    return 0;
+  end if;
+
+  with record as (
+    select t.user_id, t.total as amount, t.updated_at as at
+    from badges.metric_totals t
+    where v_board.period = 'all_time' and t.metric = v_board.metric
+    union all
+    select e.user_id, e.amount, e.occurred_at
+    from badges.metric_events e
+    where v_board.period <> 'all_time' and e.metric = v_board.metric
+      and e.occurred_at >= v_from and e.occurred_at < v_to
+    union all
+    select s.user_id, s.badge_count, s.badge_count_at
+    from badges.user_stats s
+    where v_board.period = 'all_time' and v_board.metric = 'badge_count'
+    union all
+    select a.user_id, 1, a.earned_at
+    from badges.awards a
+    where v_board.period <> 'all_time' and v_board.metric = 'badge_count'
+      and a.earned_at >= v_from and a.earned_at < v_to
+    union all
+    select s.user_id, s.correct_count, s.correct_count_at
+    from badges.user_stats s
+    where v_board.period = 'all_time' and v_board.metric = 'quiz_correct'
+    union all
+    select q.user_id, 1, q.first_correct_at
+    from badges.quiz_scores q
+    where v_board.period <> 'all_time' and v_board.metric = 'quiz_correct'
+      and q.first_correct_at >= v_from and q.first_correct_at < v_to
+  ), entries as (
+    insert into badges.board_entries (board_id, period, user_id, value, at)
+    select p_board_id, v_period, user_id, sum(amount), coalesce(max(at), pg_catalog.now())
+    from record group by user_id having sum(amount) <> 0
+    order by user_id
+    returning value
+  )
+  insert into badges.board_counts (board, period, value, users)
+  select p_board_id, v_period, value, count(*) from entries where value > 0 group by value;
+  select count(*) into v_rows from badges.board_entries where board_id = p_board_id;
+  return v_rows;
+end;
+$$;
+
+--
 -- Name: register_push_token(uuid, text, text, boolean); Type: FUNCTION; Schema: badges; Owner: -
 --
 
@@ -2090,6 +2808,51 @@ begin
     'token_count', (select count(*) from badges.push_tokens t where t.user_id = p_user_id));
 end;
 $$;
+
+--
+-- Name: requested_period(badges.leaderboards, text); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.requested_period(p_board badges.leaderboards, p_period text) RETURNS date
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $_$
+declare
+  v_current date := case p_board.period
+    when 'season' then (p_board.starts_at at time zone p_board.timezone)::date
+    else badges.board_period(p_board, pg_catalog.now()) end;
+  v_period date;
+begin
+  if p_period is null or p_period = 'current' then
+    return v_current;
+  elsif p_period = 'previous' and p_board.period not in ('all_time', 'season') then
+    return badges.board_period(p_board, (v_current::timestamp at time zone p_board.timezone)
+                                        - interval '1 microsecond');
+  elsif p_period = 'previous' or p_board.period = 'all_time' then
+    raise exception using errcode = 'BD004', message = 'the board has one period',
+      detail = pg_catalog.format('%L is a %s board: ask for its current period.',
+                                 p_board.id, replace(p_board.period, '_', '-'));
+  elsif p_period !~ '^\d{4}-\d{2}-\d{2}$' then
+    raise exception using errcode = 'BD004', message = 'invalid period',
+      detail = 'period is "current", "previous" or a date (YYYY-MM-DD) inside a period.';
+  end if;
+  begin
+    v_period := badges.board_period(
+      p_board, p_period::date::timestamp at time zone p_board.timezone);
+  exception when datetime_field_overflow or invalid_datetime_format then
+    raise exception using errcode = 'BD004', message = 'invalid period',
+      detail = pg_catalog.format('%L is not a date.', p_period);
+  end;
+  if v_period is null then
+    raise exception using errcode = 'BD004', message = 'date outside the season',
+      detail = pg_catalog.format('%L is not inside the season of %L.', p_period, p_board.id);
+  elsif v_period > v_current then
+    raise exception using errcode = 'BD004', message = 'period not started',
+      detail = pg_catalog.format('The period of %L has not started yet.', p_period);
+  end if;
+  return v_period;
+end;
+$_$;
 
 --
 -- Name: requeue_notifications(jsonb); Type: FUNCTION; Schema: badges; Owner: -
@@ -2533,10 +3296,10 @@ CREATE FUNCTION badges.streak_today(p_streak badges.streaks, p_at timestamp with
 $$;
 
 --
--- Name: sync_catalog(jsonb, jsonb, jsonb, jsonb, jsonb); Type: FUNCTION; Schema: badges; Owner: -
+-- Name: sync_catalog(jsonb); Type: FUNCTION; Schema: badges; Owner: -
 --
 
-CREATE FUNCTION badges.sync_catalog(p_badges jsonb, p_providers jsonb, p_metrics jsonb, p_levels jsonb, p_streak_freezes jsonb DEFAULT NULL::jsonb) RETURNS jsonb
+CREATE FUNCTION badges.sync_catalog(p_catalog jsonb) RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path TO ''
     SET jit TO 'off'
@@ -2544,19 +3307,41 @@ CREATE FUNCTION badges.sync_catalog(p_badges jsonb, p_providers jsonb, p_metrics
 declare
   v_changed integer;
   v_rows integer;
+  v_orphan text;
+  p_badges jsonb := p_catalog -> 'badges';
+  p_providers jsonb := p_catalog -> 'providers';
+  p_streak_freezes jsonb := nullif(p_catalog -> 'streak_freezes', 'null'::jsonb);
+  p_leaderboards jsonb := coalesce(p_catalog -> 'leaderboards', '[]');
 begin
-  if pg_catalog.jsonb_typeof(p_badges) is distinct from 'array'
+  if pg_catalog.jsonb_typeof(p_catalog) is distinct from 'object'
+     or pg_catalog.jsonb_typeof(p_badges) is distinct from 'array'
      or pg_catalog.jsonb_typeof(p_providers) is distinct from 'array'
-     or pg_catalog.jsonb_typeof(p_metrics) is distinct from 'array'
-     or pg_catalog.jsonb_typeof(p_levels) is distinct from 'array' then
-    raise exception using errcode = 'BD004', message = 'catalog must be four JSON arrays',
-      detail = 'Pass badges, providers, metrics and levels as arrays; null would disable all.';
+     or pg_catalog.jsonb_typeof(p_catalog -> 'metrics') is distinct from 'array'
+     or pg_catalog.jsonb_typeof(p_catalog -> 'levels') is distinct from 'array'
+     or pg_catalog.jsonb_typeof(p_leaderboards) is distinct from 'array' then
+    raise exception using errcode = 'BD004',
+      message = 'catalog must be an object of JSON arrays',
+      detail = 'Pass {"badges", "providers", "metrics", "levels", "leaderboards"} as arrays;'
+        || ' null would disable all.';
   end if;
   if p_streak_freezes is not null and pg_catalog.jsonb_typeof(p_streak_freezes) <> 'object' then
     raise exception using errcode = 'BD004', message = 'streak_freezes must be a JSON object',
       detail = 'Pass {"every_days": n, "max_held": m}, or null for no automatic freezes.';
   end if;
-  v_changed := badges.sync_metrics_and_levels(p_metrics, p_levels);
+  -- Metrics first (boards rank them), then boards (rank badges name them), then badges.
+  v_changed := badges.sync_metrics_and_levels(p_catalog -> 'metrics', p_catalog -> 'levels');
+  v_changed := v_changed + badges.sync_leaderboards(p_leaderboards);
+  select b ->> 'id' into v_orphan
+  from pg_catalog.jsonb_array_elements(p_badges) b
+  where b ->> 'rule' = 'rank'
+    and not exists (select 1 from badges.leaderboards l
+                    where l.id = b ->> 'board' and l.enabled and l.period <> 'all_time')
+  limit 1;
+  if v_orphan is not null then
+    raise exception using errcode = 'BD004', message = 'rank badge without a periodic board',
+      detail = pg_catalog.format('The rank badge %L must name a leaderboard of the catalog whose'
+        ' period ends (not all_time).', v_orphan);
+  end if;
 
   with incoming as (
     select * from pg_catalog.jsonb_to_recordset(p_badges) as b(
@@ -2564,18 +3349,18 @@ begin
       rule text, threshold integer, metric text, requires text[], hidden boolean,
       sort_order integer, auto_revoke boolean, enabled boolean, starts_at timestamptz,
       ends_at timestamptz, label_key text, description_key text, notify boolean,
-      within_days integer)
+      within_days integer, board text)
   ), upserted as (
     insert into badges.definitions as d
       (id, name, description, icon, category, tier, rule, threshold, metric, requires, hidden,
        sort_order, auto_revoke, enabled, starts_at, ends_at, label_key, description_key, notify,
-       within_days)
+       within_days, board)
     select id, name, coalesce(description, ''), coalesce(icon, ''), coalesce(category, 'general'),
            coalesce(tier, 'bronze'), rule, threshold, metric, coalesce(requires, '{}'),
            coalesce(hidden, false), coalesce(sort_order, 0),
            coalesce(auto_revoke, false) or within_days is not null,
            coalesce(enabled, true), starts_at, ends_at, label_key, description_key,
-           coalesce(notify, true), within_days
+           coalesce(notify, true), within_days, board
     from incoming
     on conflict (id) do update set
       name = excluded.name, description = excluded.description, icon = excluded.icon,
@@ -2585,15 +3370,16 @@ begin
       auto_revoke = excluded.auto_revoke, enabled = excluded.enabled,
       starts_at = excluded.starts_at, ends_at = excluded.ends_at,
       label_key = excluded.label_key, description_key = excluded.description_key,
-      notify = excluded.notify, within_days = excluded.within_days, updated_at = now()
+      notify = excluded.notify, within_days = excluded.within_days, board = excluded.board,
+      updated_at = now()
     where (d.name, d.description, d.icon, d.category, d.tier, d.rule, d.threshold, d.metric,
            d.requires, d.hidden, d.sort_order, d.auto_revoke, d.enabled, d.starts_at, d.ends_at,
-           d.label_key, d.description_key, d.notify, d.within_days)
+           d.label_key, d.description_key, d.notify, d.within_days, d.board)
       is distinct from (excluded.name, excluded.description, excluded.icon, excluded.category,
            excluded.tier, excluded.rule, excluded.threshold, excluded.metric, excluded.requires,
            excluded.hidden, excluded.sort_order, excluded.auto_revoke, excluded.enabled,
            excluded.starts_at, excluded.ends_at, excluded.label_key, excluded.description_key,
-           excluded.notify, excluded.within_days)
+           excluded.notify, excluded.within_days, excluded.board)
     returning 1
   )
   select v_changed + count(*) into v_changed from upserted;
@@ -2622,7 +3408,93 @@ begin
     'badges', (select count(*) from badges.definitions where enabled),
     'providers', (select count(*) from badges.quiz_providers where active),
     'metrics', (select count(*) from badges.metrics where enabled),
-    'levels', (select count(*) from badges.levels where enabled));
+    'levels', (select count(*) from badges.levels where enabled),
+    'leaderboards', (select count(*) from badges.leaderboards where enabled));
+end;
+$$;
+
+--
+-- Name: sync_leaderboards(jsonb); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.sync_leaderboards(p_boards jsonb) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_board record;
+  v_changed integer := 0;
+  v_rows integer;
+begin
+  for v_board in
+    select * from pg_catalog.jsonb_to_recordset(p_boards) as b(
+      id text, name text, description text, metric text, period text, timezone text,
+      week_start smallint, starts_at timestamptz, ends_at timestamptz, sort_order integer)
+  loop
+    if not exists (select 1 from pg_catalog.pg_timezone_names z
+                   where z.name = coalesce(v_board.timezone, 'UTC')) then
+      raise exception using errcode = 'BD004', message = 'unknown time zone',
+        detail = pg_catalog.format('The leaderboard %L has the time zone %L, which PostgreSQL'
+                                   ' does not know.', v_board.id, v_board.timezone);
+    end if;
+    if v_board.metric not in ('badge_count', 'quiz_correct')
+       and not exists (select 1 from badges.metrics m where m.id = v_board.metric and m.enabled)
+    then
+      raise exception using errcode = 'BD005', message = 'unknown metric',
+        detail = pg_catalog.format('The leaderboard %L ranks %L, which is neither a metric of'
+                                   ' the catalog nor badge_count or quiz_correct.',
+                                   v_board.id, v_board.metric);
+    end if;
+    insert into badges.leaderboards as t
+      (id, name, description, metric, period, timezone, week_start, starts_at, ends_at,
+       sort_order, enabled)
+    values (v_board.id, v_board.name, coalesce(v_board.description, ''), v_board.metric,
+            coalesce(v_board.period, 'all_time'), coalesce(v_board.timezone, 'UTC'),
+            coalesce(v_board.week_start, 1), v_board.starts_at, v_board.ends_at,
+            coalesce(v_board.sort_order, 0), true)
+    on conflict (id) do update set
+      name = excluded.name, description = excluded.description, metric = excluded.metric,
+      period = excluded.period, timezone = excluded.timezone, week_start = excluded.week_start,
+      starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+      sort_order = excluded.sort_order, enabled = true, updated_at = now()
+    where (t.name, t.description, t.metric, t.period, t.timezone, t.week_start, t.starts_at,
+           t.ends_at, t.sort_order, t.enabled)
+      is distinct from (excluded.name, excluded.description, excluded.metric, excluded.period,
+           excluded.timezone, excluded.week_start, excluded.starts_at, excluded.ends_at,
+           excluded.sort_order, true);
+    get diagnostics v_rows = row_count;
+    v_changed := v_changed + v_rows;
+  end loop;
+
+  -- Refill what the writes above made new or re-ranked: compared with what the entries were
+  -- counted under (the definition as of their last refill, kept in board_refills).
+  for v_board in
+    select l.id from badges.leaderboards l
+    left join badges.board_refills r on r.board_id = l.id
+    where l.enabled
+      and (r.board_id is null
+           or (r.metric, r.period, r.timezone, r.week_start, r.starts_at, r.ends_at)
+              is distinct from (l.metric, l.period, l.timezone, l.week_start, l.starts_at,
+                                l.ends_at))
+  loop
+    perform badges.refill_board(v_board.id);
+    insert into badges.board_refills as r
+      (board_id, metric, period, timezone, week_start, starts_at, ends_at)
+    select id, metric, period, timezone, week_start, starts_at, ends_at
+    from badges.leaderboards where id = v_board.id
+    on conflict (board_id) do update set
+      metric = excluded.metric, period = excluded.period, timezone = excluded.timezone,
+      week_start = excluded.week_start, starts_at = excluded.starts_at,
+      ends_at = excluded.ends_at, refilled_at = now();
+  end loop;
+
+  update badges.leaderboards set enabled = false, updated_at = now()
+  where enabled and id not in (select b ->> 'id' from pg_catalog.jsonb_array_elements(p_boards) b);
+  get diagnostics v_rows = row_count;
+  -- A disabled board stops counting: enabled again, it is refilled.
+  delete from badges.board_refills r
+  where not exists (select 1 from badges.leaderboards l where l.id = r.board_id and l.enabled);
+  return v_changed + v_rows;
 end;
 $$;
 
@@ -3142,12 +4014,27 @@ CREATE TABLE badges.activity_days (
 );
 
 --
+-- Name: board_archive; Type: TABLE; Schema: badges; Owner: -
+--
+
+CREATE TABLE badges.board_archive (
+    board_id text NOT NULL,
+    period date NOT NULL,
+    "position" bigint NOT NULL,
+    user_id uuid NOT NULL,
+    rank bigint NOT NULL,
+    value bigint NOT NULL,
+    at timestamp with time zone NOT NULL
+);
+
+--
 -- Name: board_counts; Type: TABLE; Schema: badges; Owner: -
 --
 
 CREATE TABLE badges.board_counts (
     board text NOT NULL,
-    value integer NOT NULL,
+    period date DEFAULT '-infinity'::date NOT NULL,
+    value bigint NOT NULL,
     users bigint NOT NULL
 );
 
@@ -3157,8 +4044,49 @@ CREATE TABLE badges.board_counts (
 
 CREATE TABLE badges.board_deltas (
     board text NOT NULL,
-    value integer NOT NULL,
+    period date DEFAULT '-infinity'::date NOT NULL,
+    value bigint NOT NULL,
     users bigint NOT NULL
+);
+
+--
+-- Name: board_entries; Type: TABLE; Schema: badges; Owner: -
+--
+
+CREATE TABLE badges.board_entries (
+    board_id text NOT NULL,
+    period date NOT NULL,
+    user_id uuid NOT NULL,
+    value bigint NOT NULL,
+    at timestamp with time zone NOT NULL
+);
+
+--
+-- Name: board_periods; Type: TABLE; Schema: badges; Owner: -
+--
+
+CREATE TABLE badges.board_periods (
+    board_id text NOT NULL,
+    period date NOT NULL,
+    starts_at timestamp with time zone NOT NULL,
+    ends_at timestamp with time zone NOT NULL,
+    total bigint NOT NULL,
+    archived_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: board_refills; Type: TABLE; Schema: badges; Owner: -
+--
+
+CREATE TABLE badges.board_refills (
+    board_id text NOT NULL,
+    metric text NOT NULL,
+    period text NOT NULL,
+    timezone text NOT NULL,
+    week_start smallint NOT NULL,
+    starts_at timestamp with time zone,
+    ends_at timestamp with time zone,
+    refilled_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
 --
@@ -3399,7 +4327,13 @@ UNION ALL
      CROSS JOIN LATERAL ( SELECT badges.activity_day(COALESCE((NULLIF(current_setting('badges.as_of'::text, true), ''::text))::timestamp with time zone, now()), s.timezone, s.timezone, s.previous_timezone, s.timezone_changed_at) AS today) n)
   WHERE (( SELECT count(*) AS count
            FROM badges.activity_days a
-          WHERE ((a.user_id = s.user_id) AND (a.day > (n.today - d.within_days)) AND (a.day <= n.today))) >= d.threshold);
+          WHERE ((a.user_id = s.user_id) AND (a.day > (n.today - d.within_days)) AND (a.day <= n.today))) >= d.threshold)
+UNION ALL
+ SELECT DISTINCT x.user_id,
+    d.id AS badge_id
+   FROM (badges.board_archive x
+     JOIN badges.definitions d ON (((d.rule = 'rank'::text) AND (d.board = x.board_id) AND (x.rank <= d.threshold))))
+  WHERE (x.rank <= 100);
 
 --
 -- Name: rarity_counts; Type: TABLE; Schema: badges; Owner: -
@@ -3546,11 +4480,46 @@ ALTER TABLE ONLY badges.awards
     ADD CONSTRAINT awards_pkey PRIMARY KEY (user_id, badge_id);
 
 --
+-- Name: board_archive board_archive_board_id_period_user_id_key; Type: CONSTRAINT; Schema: badges; Owner: -
+--
+
+ALTER TABLE ONLY badges.board_archive
+    ADD CONSTRAINT board_archive_board_id_period_user_id_key UNIQUE (board_id, period, user_id);
+
+--
+-- Name: board_archive board_archive_pkey; Type: CONSTRAINT; Schema: badges; Owner: -
+--
+
+ALTER TABLE ONLY badges.board_archive
+    ADD CONSTRAINT board_archive_pkey PRIMARY KEY (board_id, period, "position");
+
+--
 -- Name: board_counts board_counts_pkey; Type: CONSTRAINT; Schema: badges; Owner: -
 --
 
 ALTER TABLE ONLY badges.board_counts
-    ADD CONSTRAINT board_counts_pkey PRIMARY KEY (board, value);
+    ADD CONSTRAINT board_counts_pkey PRIMARY KEY (board, period, value);
+
+--
+-- Name: board_entries board_entries_pkey; Type: CONSTRAINT; Schema: badges; Owner: -
+--
+
+ALTER TABLE ONLY badges.board_entries
+    ADD CONSTRAINT board_entries_pkey PRIMARY KEY (board_id, period, user_id);
+
+--
+-- Name: board_periods board_periods_pkey; Type: CONSTRAINT; Schema: badges; Owner: -
+--
+
+ALTER TABLE ONLY badges.board_periods
+    ADD CONSTRAINT board_periods_pkey PRIMARY KEY (board_id, period);
+
+--
+-- Name: board_refills board_refills_pkey; Type: CONSTRAINT; Schema: badges; Owner: -
+--
+
+ALTER TABLE ONLY badges.board_refills
+    ADD CONSTRAINT board_refills_pkey PRIMARY KEY (board_id);
 
 --
 -- Name: definitions definitions_pkey; Type: CONSTRAINT; Schema: badges; Owner: -
@@ -3565,6 +4534,13 @@ ALTER TABLE ONLY badges.definitions
 
 ALTER TABLE ONLY badges.frozen_days
     ADD CONSTRAINT frozen_days_pkey PRIMARY KEY (user_id, day);
+
+--
+-- Name: leaderboards leaderboards_pkey; Type: CONSTRAINT; Schema: badges; Owner: -
+--
+
+ALTER TABLE ONLY badges.leaderboards
+    ADD CONSTRAINT leaderboards_pkey PRIMARY KEY (id);
 
 --
 -- Name: level_requirements level_requirements_pkey; Type: CONSTRAINT; Schema: badges; Owner: -
@@ -3752,6 +4728,18 @@ CREATE INDEX awards_feed_idx ON badges.awards USING btree (earned_at DESC, user_
 --
 
 CREATE INDEX awards_holders_idx ON badges.awards USING btree (badge_id, earned_at DESC, user_id DESC);
+
+--
+-- Name: board_archive_placings_idx; Type: INDEX; Schema: badges; Owner: -
+--
+
+CREATE INDEX board_archive_placings_idx ON badges.board_archive USING btree (user_id, board_id, rank) WHERE (rank <= 100);
+
+--
+-- Name: board_entries_rank_idx; Type: INDEX; Schema: badges; Owner: -
+--
+
+CREATE INDEX board_entries_rank_idx ON badges.board_entries USING btree (board_id, period, value DESC, at, user_id) WHERE (value > 0);
 
 --
 -- Name: definitions_metric_idx; Type: INDEX; Schema: badges; Owner: -
@@ -3977,6 +4965,12 @@ CREATE POLICY "Awards are readable by their owner" ON badges.awards FOR SELECT T
 CREATE POLICY "Counters are readable by their owner" ON badges.user_stats FOR SELECT TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid)));
 
 --
+-- Name: leaderboards Enabled leaderboards are readable by everyone; Type: POLICY; Schema: badges; Owner: -
+--
+
+CREATE POLICY "Enabled leaderboards are readable by everyone" ON badges.leaderboards FOR SELECT TO anon, authenticated USING (enabled);
+
+--
 -- Name: levels Enabled levels are readable by everyone; Type: POLICY; Schema: badges; Owner: -
 --
 
@@ -4081,6 +5075,12 @@ ALTER TABLE badges.activity_days ENABLE ROW LEVEL SECURITY;
 ALTER TABLE badges.awards ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: board_archive; Type: ROW SECURITY; Schema: badges; Owner: -
+--
+
+ALTER TABLE badges.board_archive ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: board_counts; Type: ROW SECURITY; Schema: badges; Owner: -
 --
 
@@ -4093,6 +5093,24 @@ ALTER TABLE badges.board_counts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE badges.board_deltas ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: board_entries; Type: ROW SECURITY; Schema: badges; Owner: -
+--
+
+ALTER TABLE badges.board_entries ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: board_periods; Type: ROW SECURITY; Schema: badges; Owner: -
+--
+
+ALTER TABLE badges.board_periods ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: board_refills; Type: ROW SECURITY; Schema: badges; Owner: -
+--
+
+ALTER TABLE badges.board_refills ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: definitions; Type: ROW SECURITY; Schema: badges; Owner: -
 --
 
@@ -4103,6 +5121,12 @@ ALTER TABLE badges.definitions ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE badges.frozen_days ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: leaderboards; Type: ROW SECURITY; Schema: badges; Owner: -
+--
+
+ALTER TABLE badges.leaderboards ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: level_requirements; Type: ROW SECURITY; Schema: badges; Owner: -
@@ -4264,6 +5288,42 @@ REVOKE ALL ON FUNCTION badges.after_awards_delete() FROM PUBLIC;
 REVOKE ALL ON FUNCTION badges.after_awards_insert() FROM PUBLIC;
 
 --
+-- Name: FUNCTION archive_boards(); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.archive_boards() FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.archive_boards() TO service_role;
+
+--
+-- Name: TABLE leaderboards; Type: ACL; Schema: badges; Owner: -
+--
+
+GRANT SELECT ON TABLE badges.leaderboards TO anon;
+GRANT SELECT ON TABLE badges.leaderboards TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.leaderboards TO service_role;
+
+--
+-- Name: FUNCTION archive_period(p_board badges.leaderboards, p_period date); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.archive_period(p_board badges.leaderboards, p_period date) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.archive_period(p_board badges.leaderboards, p_period date) TO service_role;
+
+--
+-- Name: FUNCTION archived_page(p_board text, p_period date, p_user_id uuid, p_limit integer, p_offset integer, p_after_user uuid); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.archived_page(p_board text, p_period date, p_user_id uuid, p_limit integer, p_offset integer, p_after_user uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.archived_page(p_board text, p_period date, p_user_id uuid, p_limit integer, p_offset integer, p_after_user uuid) TO service_role;
+
+--
+-- Name: FUNCTION around_me(p_user_id uuid, p_board_id text, p_period text, p_radius integer); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.around_me(p_user_id uuid, p_board_id text, p_period text, p_radius integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.around_me(p_user_id uuid, p_board_id text, p_period text, p_radius integer) TO service_role;
+
+--
 -- Name: FUNCTION as_of(); Type: ACL; Schema: badges; Owner: -
 --
 
@@ -4356,11 +5416,46 @@ REVOKE ALL ON FUNCTION badges.base_rules() FROM PUBLIC;
 GRANT ALL ON FUNCTION badges.base_rules() TO service_role;
 
 --
+-- Name: FUNCTION board_json(l badges.leaderboards); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.board_json(l badges.leaderboards) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.board_json(l badges.leaderboards) TO service_role;
+
+--
+-- Name: FUNCTION board_leaderboard(p_user_id uuid, p_board_id text, p_period text, p_limit integer, p_offset integer, p_after_value bigint, p_after_at timestamp with time zone, p_after_user uuid); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.board_leaderboard(p_user_id uuid, p_board_id text, p_period text, p_limit integer, p_offset integer, p_after_value bigint, p_after_at timestamp with time zone, p_after_user uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.board_leaderboard(p_user_id uuid, p_board_id text, p_period text, p_limit integer, p_offset integer, p_after_value bigint, p_after_at timestamp with time zone, p_after_user uuid) TO service_role;
+
+--
 -- Name: FUNCTION board_page(p_counter text, p_user_id uuid, p_limit integer, p_offset integer, p_after_value integer, p_after_at timestamp with time zone, p_after_user uuid); Type: ACL; Schema: badges; Owner: -
 --
 
 REVOKE ALL ON FUNCTION badges.board_page(p_counter text, p_user_id uuid, p_limit integer, p_offset integer, p_after_value integer, p_after_at timestamp with time zone, p_after_user uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION badges.board_page(p_counter text, p_user_id uuid, p_limit integer, p_offset integer, p_after_value integer, p_after_at timestamp with time zone, p_after_user uuid) TO service_role;
+
+--
+-- Name: FUNCTION board_period(p_board badges.leaderboards, p_at timestamp with time zone); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.board_period(p_board badges.leaderboards, p_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.board_period(p_board badges.leaderboards, p_at timestamp with time zone) TO service_role;
+
+--
+-- Name: FUNCTION board_values(p_board text, p_period date, OUT vals bigint[], OUT ranks bigint[], OUT total bigint); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.board_values(p_board text, p_period date, OUT vals bigint[], OUT ranks bigint[], OUT total bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.board_values(p_board text, p_period date, OUT vals bigint[], OUT ranks bigint[], OUT total bigint) TO service_role;
+
+--
+-- Name: FUNCTION bump_boards(p_metric text, p_users uuid[], p_amounts bigint[], p_ats timestamp with time zone[]); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.bump_boards(p_metric text, p_users uuid[], p_amounts bigint[], p_ats timestamp with time zone[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.bump_boards(p_metric text, p_users uuid[], p_amounts bigint[], p_ats timestamp with time zone[]) TO service_role;
 
 --
 -- Name: FUNCTION check_badges(p_user_id uuid); Type: ACL; Schema: badges; Owner: -
@@ -4488,6 +5583,13 @@ REVOKE ALL ON FUNCTION badges.earned_message(d badges.definitions) FROM PUBLIC;
 GRANT ALL ON FUNCTION badges.earned_message(d badges.definitions) TO service_role;
 
 --
+-- Name: FUNCTION entries_json(p_key text, p_values bigint[], p_users uuid[], p_vals bigint[], p_ranks bigint[]); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.entries_json(p_key text, p_values bigint[], p_users uuid[], p_vals bigint[], p_ranks bigint[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.entries_json(p_key text, p_values bigint[], p_users uuid[], p_vals bigint[], p_ranks bigint[]) TO service_role;
+
+--
 -- Name: FUNCTION event_badge(d badges.definitions); Type: ACL; Schema: badges; Owner: -
 --
 
@@ -4586,6 +5688,13 @@ REVOKE ALL ON FUNCTION badges.list_badges(p_user_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION badges.list_badges(p_user_id uuid) TO service_role;
 
 --
+-- Name: FUNCTION live_page(p_board text, p_period date, p_user_id uuid, p_limit integer, p_offset integer, p_after_value bigint, p_after_at timestamp with time zone, p_after_user uuid); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.live_page(p_board text, p_period date, p_user_id uuid, p_limit integer, p_offset integer, p_after_value bigint, p_after_at timestamp with time zone, p_after_user uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.live_page(p_board text, p_period date, p_user_id uuid, p_limit integer, p_offset integer, p_after_value bigint, p_after_at timestamp with time zone, p_after_user uuid) TO service_role;
+
+--
 -- Name: FUNCTION live_streak(p_streak badges.streaks, p_at timestamp with time zone); Type: ACL; Schema: badges; Owner: -
 --
 
@@ -4627,6 +5736,13 @@ REVOKE ALL ON FUNCTION badges.next_streak(p_current integer, p_last_day date, p_
 GRANT ALL ON FUNCTION badges.next_streak(p_current integer, p_last_day date, p_day date) TO service_role;
 
 --
+-- Name: FUNCTION open_board(p_board_id text, p_period text, OUT board badges.leaderboards, OUT period date, OUT starts_at timestamp with time zone, OUT ends_at timestamp with time zone, OUT final boolean); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.open_board(p_board_id text, p_period text, OUT board badges.leaderboards, OUT period date, OUT starts_at timestamp with time zone, OUT ends_at timestamp with time zone, OUT final boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.open_board(p_board_id text, p_period text, OUT board badges.leaderboards, OUT period date, OUT starts_at timestamp with time zone, OUT ends_at timestamp with time zone, OUT final boolean) TO service_role;
+
+--
 -- Name: FUNCTION open_share(p_opener_id uuid, p_share_id text); Type: ACL; Schema: badges; Owner: -
 --
 
@@ -4641,11 +5757,39 @@ REVOKE ALL ON FUNCTION badges.outbox_rows(p_status text, p_limit integer, p_befo
 GRANT ALL ON FUNCTION badges.outbox_rows(p_status text, p_limit integer, p_before bigint) TO service_role;
 
 --
+-- Name: FUNCTION period_bounds(p_board badges.leaderboards, p_period date, OUT starts_at timestamp with time zone, OUT ends_at timestamp with time zone); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.period_bounds(p_board badges.leaderboards, p_period date, OUT starts_at timestamp with time zone, OUT ends_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.period_bounds(p_board badges.leaderboards, p_period date, OUT starts_at timestamp with time zone, OUT ends_at timestamp with time zone) TO service_role;
+
+--
+-- Name: FUNCTION period_final(p_ends_at timestamp with time zone); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.period_final(p_ends_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.period_final(p_ends_at timestamp with time zone) TO service_role;
+
+--
+-- Name: FUNCTION period_json(p_board badges.leaderboards, p_period date, p_starts_at timestamp with time zone, p_ends_at timestamp with time zone, p_final boolean); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.period_json(p_board badges.leaderboards, p_period date, p_starts_at timestamp with time zone, p_ends_at timestamp with time zone, p_final boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.period_json(p_board badges.leaderboards, p_period date, p_starts_at timestamp with time zone, p_ends_at timestamp with time zone, p_final boolean) TO service_role;
+
+--
 -- Name: FUNCTION ping(); Type: ACL; Schema: badges; Owner: -
 --
 
 REVOKE ALL ON FUNCTION badges.ping() FROM PUBLIC;
 GRANT ALL ON FUNCTION badges.ping() TO service_role;
+
+--
+-- Name: FUNCTION placings(p_user_id uuid, d badges.definitions); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.placings(p_user_id uuid, d badges.definitions) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.placings(p_user_id uuid, d badges.definitions) TO service_role;
 
 --
 -- Name: FUNCTION preferences(p_user_id uuid, p_feed_opt_out boolean, p_profile_public boolean); Type: ACL; Schema: badges; Owner: -
@@ -4719,11 +5863,25 @@ REVOKE ALL ON FUNCTION badges.record_score(p_user_id uuid, p_provider_id text, p
 GRANT ALL ON FUNCTION badges.record_score(p_user_id uuid, p_provider_id text, p_quiz_correct boolean) TO service_role;
 
 --
+-- Name: FUNCTION refill_board(p_board_id text); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.refill_board(p_board_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.refill_board(p_board_id text) TO service_role;
+
+--
 -- Name: FUNCTION register_push_token(p_user_id uuid, p_token text, p_platform text, p_take_over boolean); Type: ACL; Schema: badges; Owner: -
 --
 
 REVOKE ALL ON FUNCTION badges.register_push_token(p_user_id uuid, p_token text, p_platform text, p_take_over boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION badges.register_push_token(p_user_id uuid, p_token text, p_platform text, p_take_over boolean) TO service_role;
+
+--
+-- Name: FUNCTION requested_period(p_board badges.leaderboards, p_period text); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.requested_period(p_board badges.leaderboards, p_period text) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.requested_period(p_board badges.leaderboards, p_period text) TO service_role;
 
 --
 -- Name: FUNCTION requeue_notifications(p_ids jsonb); Type: ACL; Schema: badges; Owner: -
@@ -4831,11 +5989,18 @@ REVOKE ALL ON FUNCTION badges.streak_today(p_streak badges.streaks, p_at timesta
 GRANT ALL ON FUNCTION badges.streak_today(p_streak badges.streaks, p_at timestamp with time zone) TO service_role;
 
 --
--- Name: FUNCTION sync_catalog(p_badges jsonb, p_providers jsonb, p_metrics jsonb, p_levels jsonb, p_streak_freezes jsonb); Type: ACL; Schema: badges; Owner: -
+-- Name: FUNCTION sync_catalog(p_catalog jsonb); Type: ACL; Schema: badges; Owner: -
 --
 
-REVOKE ALL ON FUNCTION badges.sync_catalog(p_badges jsonb, p_providers jsonb, p_metrics jsonb, p_levels jsonb, p_streak_freezes jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION badges.sync_catalog(p_badges jsonb, p_providers jsonb, p_metrics jsonb, p_levels jsonb, p_streak_freezes jsonb) TO service_role;
+REVOKE ALL ON FUNCTION badges.sync_catalog(p_catalog jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.sync_catalog(p_catalog jsonb) TO service_role;
+
+--
+-- Name: FUNCTION sync_leaderboards(p_boards jsonb); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.sync_leaderboards(p_boards jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.sync_leaderboards(p_boards jsonb) TO service_role;
 
 --
 -- Name: FUNCTION sync_level_requirements(p_levels jsonb); Type: ACL; Schema: badges; Owner: -
@@ -4954,6 +6119,12 @@ GRANT SELECT ON TABLE badges.activity_days TO authenticated;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.activity_days TO service_role;
 
 --
+-- Name: TABLE board_archive; Type: ACL; Schema: badges; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.board_archive TO service_role;
+
+--
 -- Name: TABLE board_counts; Type: ACL; Schema: badges; Owner: -
 --
 
@@ -4964,6 +6135,24 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.board_counts TO service_role;
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.board_deltas TO service_role;
+
+--
+-- Name: TABLE board_entries; Type: ACL; Schema: badges; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.board_entries TO service_role;
+
+--
+-- Name: TABLE board_periods; Type: ACL; Schema: badges; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.board_periods TO service_role;
+
+--
+-- Name: TABLE board_refills; Type: ACL; Schema: badges; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.board_refills TO service_role;
 
 --
 -- Name: TABLE frozen_days; Type: ACL; Schema: badges; Owner: -

@@ -167,10 +167,7 @@ def sync_catalog_file(url: str, path: Path | None = None) -> None:
     """Write a catalog file (default: the v1 catalog) into the database at url."""
     store = PostgresStore(url, pool_size=1)
     try:
-        catalog = load_catalog(path)
-        BadgesDb(store).sync_catalog(
-            *catalog.sync_payload(), streak_freezes=catalog.streak_freezes_json()
-        )
+        BadgesDb(store).sync_catalog(load_catalog(path).sync_payload())
     finally:
         store.close()
 

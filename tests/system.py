@@ -1,6 +1,6 @@
-"""What the tests that run real system components share (tests/pgbouncer.py, tests/pgcron.py):
-installing a Debian package where it is missing, and servers that die with the process that
-started them.
+"""What the tests that run real system components share (tests/pgbouncer.py, tests/pgcron.py,
+the browser and JavaScript tests): installing a Debian package where it is missing, the npm
+packages a folder's lock file pins, and servers that die with the process that started them.
 
 Needs only the standard library, so bench scripts can import it too.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -66,6 +68,30 @@ _PRCTL: Any = None
 if sys.platform == "linux":
     with contextlib.suppress(OSError, AttributeError):
         _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+
+
+def npm_ci(folder: Path, package: str) -> None:
+    """`npm ci` in folder (its lock file, no scripts) unless its node_modules already holds the
+    version of `package` its package.json pins. InstallFailed says why it could not be."""
+    pinned = json.loads((folder / "package.json").read_text())["dependencies"][package]
+    installed = folder / "node_modules" / package / "package.json"
+    if installed.exists() and json.loads(installed.read_text())["version"] == pinned:
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise InstallFailed(f"{package} needs npm to be installed in {folder}; npm is not on PATH")
+    done = subprocess.run(  # noqa: S603 - npm from PATH, on the folder's own lock file
+        [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise InstallFailed(
+            f"npm ci in {folder} failed (it needs the npm registry):\n{done.stderr}"
+        )
 
 
 def die_with_parent(sig: signal.Signals) -> Callable[[], None] | None:

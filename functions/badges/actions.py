@@ -23,7 +23,7 @@ from badges.auth import Caller
 from badges.delivery.worker import Deliverer
 from badges.errors import Forbidden, InvalidRequest, RateLimited, UnknownAction
 from badges.settings import Settings
-from badges.store.db import BadgesDb, BoardKey, MetricEvent
+from badges.store.db import BadgesDb, BoardKey, BoardPage, MetricEvent
 
 R = TypeVar("R", bound=m.Request)
 # BadgesDb.leaderboard or .score_leaderboard: (viewer, limit, offset, after) → the page.
@@ -133,9 +133,26 @@ def check_quiz_master(ctx: Context, call: Call[m.Empty]) -> r.QuizMasterResponse
     return r.QuizMasterResponse.model_validate(ctx.db.check_quiz_master(call.user()))
 
 
-def leaderboard(ctx: Context, call: Call[m.PageRequest]) -> r.BadgeBoardResponse:
-    """Users ranked by badge count, one page, with the caller's own entry."""
-    return r.BadgeBoardResponse.model_validate(_board_page(ctx.db.leaderboard, call))
+def leaderboard(
+    ctx: Context, call: Call[m.LeaderboardRequest]
+) -> r.BadgeBoardResponse | r.CatalogBoardResponse:
+    """One page of a leaderboard the catalog declares (board), in a period, with the caller's
+    own entry; without board, users ranked by badge count (the built-in board)."""
+    req = call.request
+    if req.board is None:
+        return r.BadgeBoardResponse.model_validate(_board_page(ctx.db.leaderboard, call))
+    after = cursor.decode_board(req.after) if req.after is not None else None
+    page = BoardPage(req.limit, req.offset, after)
+    result = ctx.db.board_leaderboard(call.viewer(), req.board, req.period, page)
+    next_after = cursor.encode_board(result["next_after"])
+    return r.CatalogBoardResponse.model_validate({**result, "next_after": next_after})
+
+
+def around_me(ctx: Context, call: Call[m.AroundMeRequest]) -> r.AroundMeResponse:
+    """The user's entry on a leaderboard with the entries just above and below it."""
+    req = call.request
+    result = ctx.db.around_me(call.user(), req.board, req.period, req.radius)
+    return r.AroundMeResponse.model_validate(result)
 
 
 def score_leaderboard(ctx: Context, call: Call[m.PageRequest]) -> r.ScoreBoardResponse:
@@ -143,7 +160,7 @@ def score_leaderboard(ctx: Context, call: Call[m.PageRequest]) -> r.ScoreBoardRe
     return r.ScoreBoardResponse.model_validate(_board_page(ctx.db.score_leaderboard, call))
 
 
-def _board_page(read: BoardReader, call: Call[m.PageRequest]) -> dict[str, Any]:
+def _board_page(read: BoardReader, call: Call[Any]) -> dict[str, Any]:
     page = call.request
     after = cursor.decode_board(page.after) if page.after is not None else None
     result = read(call.viewer(), page.limit, page.offset, after)
@@ -182,14 +199,21 @@ def track(ctx: Context, call: Call[m.TrackRequest]) -> r.TrackResponse:
 
 def check_badges(
     ctx: Context, call: Call[m.CheckBadgesRequest]
-) -> r.CheckBadgesResponse | r.BatchResponse:
+) -> r.CheckBadgesResponse | r.DailyCheckResponse:
     """Award the user's automatic badges due; with all: true (service), every user's (and
     remove lapsed auto_revoke badges)."""
     if not call.request.all:
         return r.CheckBadgesResponse.model_validate(ctx.db.check_badges(call.user()))
     if not call.caller.is_service:
         raise Forbidden("Only a service caller may check the badges of all users.")
-    return r.BatchResponse.model_validate(ctx.db.check_badges_all(None, notify=True, revoke=True))
+    return r.DailyCheckResponse.model_validate(daily_check(ctx.db))
+
+
+def daily_check(db: BadgesDb) -> dict[str, Any]:
+    """The daily batch (also `badges check-badges`): archive the leaderboard periods that
+    ended, whose rank badges are announced like any award, then every user's automatic badges."""
+    archived = db.archive_boards()
+    return {**db.check_badges_all(None, notify=True, revoke=True), "archived_periods": archived}
 
 
 def backfill(ctx: Context, call: Call[m.BackfillRequest]) -> r.BatchResponse:
@@ -322,7 +346,8 @@ ACTIONS: dict[str, Action] = {
     "grant_freezes": Action(m.GrantFreezesRequest, grant_freezes, service_only=True),
     "record_score": Action(m.RecordScoreRequest, record_score, client_write=True),
     "check_quiz_master": Action(m.Empty, check_quiz_master),
-    "leaderboard": Action(m.PageRequest, leaderboard),
+    "leaderboard": Action(m.LeaderboardRequest, leaderboard),
+    "around_me": Action(m.AroundMeRequest, around_me),
     "score_leaderboard": Action(m.PageRequest, score_leaderboard),
     "revoke": Action(m.RevokeRequest, revoke, service_only=True),
     "catalog": Action(m.Empty, catalog),

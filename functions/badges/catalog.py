@@ -12,20 +12,28 @@ import tomllib
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from pydantic import ValidationError
 
 from badges.catalog_file import BadgeEntry, CatalogFile, LevelEntry
-from badges.rules import Rule, Tier
+from badges.rules import Period, Rule, Tier, Weekday
 
 CATALOGS_DIR = Path(__file__).resolve().parents[2] / "supabase" / "catalogs"
 DEFAULT_CATALOG = CATALOGS_DIR / "default.toml"
 
 JsonObject = dict[str, Any]
-# The arguments of badges.sync_catalog, in its order: badges, providers, metrics, levels (the
-# fifth, the streak freeze policy, is Catalog.streak_freezes_json).
-SyncPayload = tuple[list[JsonObject], list[JsonObject], list[JsonObject], list[JsonObject]]
+
+
+class SyncPayload(TypedDict):
+    """badges.sync_catalog's one argument, p_catalog: the whole catalog as JSON values."""
+
+    badges: list[JsonObject]
+    providers: list[JsonObject]
+    metrics: list[JsonObject]
+    levels: list[JsonObject]
+    streak_freezes: JsonObject | None  # None: no automatic freeze grants
+    leaderboards: list[JsonObject]
 
 
 class CatalogError(ValueError):
@@ -55,6 +63,7 @@ class BadgeDefinition:
     notify: bool = True  # false: awarded without an inbox message or an outbox row
     # A dynamic badge: its rule counts only the last within_days days; auto_revoke is then true.
     within_days: int | None = None
+    board: str | None = None  # a rank badge's leaderboard
 
 
 @dataclass(frozen=True)
@@ -99,26 +108,42 @@ class StreakFreezes:
 
 
 @dataclass(frozen=True)
+class Leaderboard:
+    """A [[leaderboards]] board: users ranked by metric, over all time or period by period."""
+
+    id: str
+    name: str
+    metric: str  # a catalog metric, or badge_count or quiz_correct
+    description: str = ""
+    period: Period = Period.ALL_TIME
+    timezone: str = "UTC"  # where the board's days, weeks and months begin
+    week_start: Weekday = Weekday.MONDAY  # read by weekly boards only
+    starts_at: datetime | None = None  # a season's dates; None on every other period
+    ends_at: datetime | None = None
+    sort_order: int = 0
+
+
+@dataclass(frozen=True)
 class Catalog:
     badges: tuple[BadgeDefinition, ...]
     providers: tuple[Provider, ...]
     metrics: tuple[Metric, ...]
     levels: tuple[Level, ...]
     streak_freezes: StreakFreezes | None = None
+    leaderboards: tuple[Leaderboard, ...] = ()
 
     def sync_payload(self) -> SyncPayload:
-        """The first four arguments of badges.sync_catalog, JSON-ready: json.dumps takes them as
-        they are. The fifth, p_streak_freezes, is streak_freezes_json()."""
-        return (
-            [_badge_json(b) for b in self.badges],
-            [asdict(p) for p in self.providers],
-            [asdict(m) for m in self.metrics],
-            [_level_json(lv) for lv in self.levels],
-        )
-
-    def streak_freezes_json(self) -> JsonObject | None:
-        """badges.sync_catalog's p_streak_freezes: the policy, or None (no automatic grants)."""
-        return asdict(self.streak_freezes) if self.streak_freezes is not None else None
+        """badges.sync_catalog's p_catalog, JSON-ready: json.dumps takes it as it is."""
+        return {
+            "badges": [_badge_json(b) for b in self.badges],
+            "providers": [asdict(p) for p in self.providers],
+            "metrics": [asdict(m) for m in self.metrics],
+            "levels": [_level_json(lv) for lv in self.levels],
+            "streak_freezes": (
+                asdict(self.streak_freezes) if self.streak_freezes is not None else None
+            ),
+            "leaderboards": [_leaderboard_json(lb) for lb in self.leaderboards],
+        }
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -149,6 +174,7 @@ def _badge_json(b: BadgeDefinition) -> JsonObject:
         "label_key": b.label_key,
         "description_key": b.description_key,
         "within_days": b.within_days,
+        "board": b.board,
     }
 
 
@@ -159,6 +185,21 @@ def _level_json(level: Level) -> JsonObject:
         "description": level.description,
         "sort_order": level.sort_order,
         "requirements": [asdict(r) for r in level.requirements],
+    }
+
+
+def _leaderboard_json(board: Leaderboard) -> JsonObject:
+    return {
+        "id": board.id,
+        "name": board.name,
+        "description": board.description,
+        "metric": board.metric,
+        "period": board.period.value,
+        "timezone": board.timezone,
+        "week_start": board.week_start.iso,
+        "starts_at": _iso(board.starts_at),
+        "ends_at": _iso(board.ends_at),
+        "sort_order": board.sort_order,
     }
 
 
@@ -190,6 +231,7 @@ def parse_catalog(text: str, *, source: str = "<catalog>") -> Catalog:
             if entries.streak_freezes is not None
             else None
         ),
+        leaderboards=tuple(Leaderboard(**e.model_dump()) for e in entries.leaderboards),
     )
 
 

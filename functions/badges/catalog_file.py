@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -21,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from badges.rules import Rule, Tier
+from badges.rules import Period, Rule, Tier, Weekday
 
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -29,6 +30,12 @@ I18nKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 # The longest rolling window a dynamic badge may look back over: a year, leap day included.
 MAX_WITHIN_DAYS = 366
+# A rank badge goes to the top threshold of a finished period: at most the top 100.
+MAX_RANK = 100
+# The boards every catalog has (their ids are taken) and the counts a board may rank by besides
+# the file's own [[metrics]]: badges held, and correct quiz answers.
+BUILTIN_BOARDS = ("badge_count", "correct_count")
+BUILTIN_METRICS = ("badge_count", "quiz_correct")
 
 
 def _offset_datetime(value: object) -> object:
@@ -42,10 +49,11 @@ def _offset_datetime(value: object) -> object:
 OffsetDatetime = Annotated[datetime, BeforeValidator(_offset_datetime)]
 
 
-def _check_needs(rule: Rule, field: str, *, needed: bool, given: bool) -> None:
+def _check_needs(subject: str, field: str, *, needed: bool, given: bool) -> None:
+    """Raise "<subject> needs <field>" or "<subject> takes no <field>" when given is wrong."""
     if needed != given:
         need = "needs" if needed else "takes no"
-        raise ValueError(f"rule {rule.value!r} {need} {field}")
+        raise ValueError(f"{subject} {need} {field}")
 
 
 def _duplicates(ids: Iterable[str]) -> list[str]:
@@ -82,18 +90,35 @@ class BadgeEntry(Entry):
     notify: StrictBool = True
     # A dynamic badge: its rule counts only the last within_days days (see _window_fits_rule).
     within_days: StrictInt | None = Field(default=None, ge=1, le=MAX_WITHIN_DAYS)
+    board: Id | None = None  # a rank badge's [[leaderboards]] id (see CatalogFile._boards_resolve)
 
     @model_validator(mode="after")
     def _fields_match_rule(self) -> BadgeEntry:
-        rule = self.rule
+        rule, subject = self.rule, f"rule {self.rule.value!r}"
         _check_needs(
-            rule, "threshold", needed=rule.needs_threshold, given=self.threshold is not None
+            subject, "threshold", needed=rule.needs_threshold, given=self.threshold is not None
         )
-        _check_needs(rule, "metric", needed=rule.needs_metric, given=self.metric is not None)
-        _check_needs(rule, "requires", needed=rule.needs_requires, given=bool(self.requires))
-        if self.auto_revoke and not rule.automatic:
-            # Only a rule the server evaluates can tell that a badge is no longer deserved.
-            raise ValueError(f"rule {rule.value!r} takes no auto_revoke (not evaluated by rules)")
+        _check_needs(subject, "metric", needed=rule.needs_metric, given=self.metric is not None)
+        _check_needs(subject, "requires", needed=rule.needs_requires, given=bool(self.requires))
+        _check_needs(subject, "board", needed=rule.needs_board, given=self.board is not None)
+        if self.auto_revoke and not rule.revocable:
+            # Only a rule the server evaluates can tell that a badge is no longer deserved, and
+            # a rank in a finished period is deserved for good.
+            why = (
+                "a finished period's ranking never changes"
+                if rule.automatic
+                else "not evaluated by rules"
+            )
+            raise ValueError(f"{subject} takes no auto_revoke ({why})")
+        return self
+
+    @model_validator(mode="after")
+    def _rank_is_a_top_n(self) -> BadgeEntry:
+        if self.rule is Rule.RANK and self.threshold is not None and self.threshold > MAX_RANK:
+            raise ValueError(
+                f"rule 'rank' takes a threshold of 1-{MAX_RANK} (the top N of a finished "
+                f"period), not {self.threshold}"
+            )
         return self
 
     @model_validator(mode="after")
@@ -191,12 +216,63 @@ class StreakFreezesEntry(Entry):
     max_held: StrictInt = Field(ge=1, le=100)
 
 
+class LeaderboardEntry(Entry):
+    """[[leaderboards]]: users ranked by a metric, over all time or afresh each period."""
+
+    id: Id
+    name: Name
+    description: str = Field(default="", max_length=1000)
+    metric: Id  # a [[metrics]] id of the same file, or one of BUILTIN_METRICS
+    period: Period = Period.ALL_TIME
+    timezone: str = "UTC"  # an IANA name: where the board's days, weeks and months begin
+    week_start: Weekday = Weekday.MONDAY  # weekly boards only
+    starts_at: OffsetDatetime | None = None  # season boards only, and required by them
+    ends_at: OffsetDatetime | None = None
+    sort_order: StrictInt = 0
+
+    @model_validator(mode="after")
+    def _id_is_not_built_in(self) -> LeaderboardEntry:
+        if self.id in BUILTIN_BOARDS:
+            raise ValueError(f"leaderboard {self.id!r} is a built-in board: choose another id")
+        return self
+
+    @model_validator(mode="after")
+    def _timezone_is_known(self) -> LeaderboardEntry:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory, e.g. "America"
+            raise ValueError(
+                f"leaderboard {self.id!r}: unknown timezone {self.timezone!r} (an IANA name, "
+                "e.g. 'Europe/Paris')"
+            ) from None
+        return self
+
+    @model_validator(mode="after")
+    def _fields_match_period(self) -> LeaderboardEntry:
+        period, subject = self.period, f"leaderboard {self.id!r}: period {self.period.value!r}"
+        if period is not Period.WEEKLY:
+            _check_needs(
+                subject, "week_start", needed=False, given="week_start" in self.model_fields_set
+            )
+        season = period is Period.SEASON
+        _check_needs(subject, "starts_at", needed=season, given=self.starts_at is not None)
+        _check_needs(subject, "ends_at", needed=season, given=self.ends_at is not None)
+        if (
+            self.starts_at is not None
+            and self.ends_at is not None
+            and self.starts_at >= self.ends_at
+        ):
+            raise ValueError(f"leaderboard {self.id!r}: starts_at must be before ends_at")
+        return self
+
+
 class CatalogFile(Entry):
     badges: list[BadgeEntry] = Field(min_length=1)
     providers: list[ProviderEntry] = Field(default_factory=list)
     metrics: list[MetricEntry] = Field(default_factory=list)
     levels: list[LevelEntry] = Field(default_factory=list)
     streak_freezes: StreakFreezesEntry | None = None
+    leaderboards: list[LeaderboardEntry] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _ids_are_unique(self) -> CatalogFile:
@@ -205,6 +281,7 @@ class CatalogFile(Entry):
             ("provider", [p.id for p in self.providers]),
             ("metric", [m.id for m in self.metrics]),
             ("level", [lv.id for lv in self.levels]),
+            ("leaderboard", [lb.id for lb in self.leaderboards]),
         ):
             dupes = _duplicates(ids)
             if dupes:
@@ -229,6 +306,26 @@ class CatalogFile(Entry):
         cycle = _find_cycle({b.id: b.requires for b in self.badges})
         if cycle:
             raise ValueError(f"requires cycle: {' -> '.join(cycle)}")
+        return self
+
+    @model_validator(mode="after")
+    def _boards_resolve(self) -> CatalogFile:
+        metrics = {m.id for m in self.metrics} | set(BUILTIN_METRICS)
+        for board in self.leaderboards:
+            if board.metric not in metrics:
+                raise ValueError(f"leaderboard {board.id!r}: unknown metric {board.metric!r}")
+        periods = {lb.id: lb.period for lb in self.leaderboards}
+        for badge in self.badges:
+            if badge.board is None:
+                continue
+            if badge.board not in periods:
+                raise ValueError(f"badge {badge.id!r}: unknown leaderboard {badge.board!r}")
+            if not periods[badge.board].finishes:
+                # A rank is read off a finished period; an all-time board never has one.
+                raise ValueError(
+                    f"badge {badge.id!r}: leaderboard {badge.board!r} is all_time and never "
+                    "finishes a period: rank a daily, weekly, monthly or season board"
+                )
         return self
 
 

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from badges import devdb, devtokens
+from badges.actions import daily_check
 from badges.catalog import load_catalog
 from badges.delivery.worker import make_deliverer
 from badges.errors import BadgesError
@@ -132,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
         required=True, title="commands", metavar="COMMAND", help="the command to run, one of:"
     )
     _serve_command(commands)
+    _demo_command(commands)
     _database_commands(commands)
     _batch_commands(commands)
     _token_command(commands)
@@ -153,6 +155,27 @@ def _serve_command(commands: Commands) -> None:
         "--host", help=f"the address to listen on (default: $BADGES_HOST, else {SERVE_HOST})"
     )
     serve.add_argument(
+        "--port",
+        type=port_number,
+        help=f"the port to listen on (default: $PORT, else {SERVE_PORT})",
+    )
+
+
+def _demo_command(commands: Commands) -> None:
+    demo = _command(
+        commands,
+        "demo",
+        "serve the web demo (examples/web) next to the function until Ctrl-C (what `make demo` "
+        "runs)",
+        "As `badges serve`, on its own embedded database (BADGES_DATA_DIR, default .data/demo) "
+        "with the Dev-Space catalog and a few demo users; the page at /, the function at "
+        "/functions/v1/badges, and a demo-only sign-in (POST /demo/token).",
+        _demo,
+    )
+    demo.add_argument(
+        "--host", help=f"the address to listen on (default: $BADGES_HOST, else {SERVE_HOST})"
+    )
+    demo.add_argument(
         "--port",
         type=port_number,
         help=f"the port to listen on (default: $PORT, else {SERVE_PORT})",
@@ -197,7 +220,8 @@ def _batch_commands(commands: Commands) -> None:
     _command(
         commands,
         "check-badges",
-        "award every automatic badge due and remove lapsed auto_revoke ones (the daily job)",
+        "archive the leaderboard periods that ended, award every automatic badge due and remove"
+        " lapsed auto_revoke ones (the daily job)",
         printed,
         _check_badges,
     )
@@ -322,9 +346,7 @@ def _sync_catalog(settings: Settings) -> None:
     catalog = load_catalog(os.environ.get("BADGES_CATALOG"))
     store = make_store(settings)
     try:
-        result = BadgesDb(store).sync_catalog(
-            *catalog.sync_payload(), streak_freezes=catalog.streak_freezes_json()
-        )
+        result = BadgesDb(store).sync_catalog(catalog.sync_payload())
     finally:
         store.close()
     log.info("catalog synced: %s", json.dumps(result, sort_keys=True))
@@ -350,6 +372,13 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from badges import demo  # the demo's page and seeds are no part of the other commands
+
+    Settings.from_env()  # a bad setting is named before anything starts or changes
+    return demo.run(args.host, serve_port() if args.port is None else args.port, prepare_database)
+
+
 def _migrate(args: argparse.Namespace) -> int:
     settings = settings_with_database()
     if not settings.database_url:
@@ -373,7 +402,7 @@ def _check_streaks(args: argparse.Namespace) -> int:
 
 
 def _check_badges(args: argparse.Namespace) -> int:
-    return _print_batch(lambda db: db.check_badges_all(None, notify=True, revoke=True))
+    return _print_batch(daily_check)
 
 
 def _backfill(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@
     ├── UnknownLevel                 404     unknown_level
     ├── UnknownShare                 404     unknown_share
     ├── UnknownUser                  404     unknown_user
+    ├── UnknownLeaderboard           404     unknown_leaderboard
     ├── MethodNotAllowed             405     method_not_allowed
     ├── BadgeInactive                409     badge_inactive
     ├── BadgeNotEarned               409     badge_not_earned
@@ -119,6 +120,12 @@ class UnknownUser(BadgesError):
     others as an id never seen)."""
 
     status, code = 404, "unknown_user"
+
+
+class UnknownLeaderboard(BadgesError):
+    """No enabled leaderboard of the catalog has that id."""
+
+    status, code = 404, "unknown_leaderboard"
 
 
 class BadgeInactive(BadgesError):

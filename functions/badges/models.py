@@ -218,6 +218,37 @@ class PageRequest(Request):
         return self
 
 
+# The period of a leaderboard: its current or previous one, or the one a local date falls in.
+BoardPeriod = Annotated[
+    StrictStr, StringConstraints(pattern=r"^(current|previous|\d{4}-\d{2}-\d{2})$")
+]
+
+
+class LeaderboardRequest(PageRequest):
+    board: Id | None = Field(
+        default=None,
+        description="A leaderboard the catalog declares; without it, the built-in badge-count "
+        "board (its v1 answer).",
+    )
+    period: BoardPeriod | None = Field(
+        default=None,
+        description='"current" (the default), "previous" or a date (YYYY-MM-DD) inside the '
+        "period; with board only.",
+    )
+
+    @model_validator(mode="after")
+    def _period_needs_board(self) -> Self:
+        if self.period is not None and self.board is None:
+            raise ValueError("period needs board: the built-in board has no periods")
+        return self
+
+
+class AroundMeRequest(Request):
+    board: Id
+    period: BoardPeriod | None = None
+    radius: StrictInt = Field(default=5, ge=1, le=25)
+
+
 Limit = Annotated[StrictInt, Field(ge=1, le=100)]
 RowId = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
 PushToken = Annotated[

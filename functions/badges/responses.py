@@ -3,13 +3,23 @@ the contract honest when the SQL changes (extra="forbid": a field the SQL adds f
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Response(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _absent_when_none(value: Any) -> bool:
+    return value is None
+
+
+# A field that appears only where it applies (the SQL leaves it out elsewhere), so the shape of
+# every other object stays as it was.
+OPTIONAL: Any = Field(default=None, exclude_if=_absent_when_none)
 
 
 class Badge(Response):
@@ -28,6 +38,8 @@ class Badge(Response):
     ends_at: str | None
     label_key: str | None
     description_key: str | None
+    within_days: int | None = OPTIONAL  # a dynamic badge's rolling window
+    board: str | None = OPTIONAL  # a rank badge's leaderboard
 
 
 class Progress(Response):
@@ -44,10 +56,23 @@ class CatalogBadge(Badge):
     rarity: Rarity
 
 
+class Placing(Response):
+    period: str  # the first day of the period
+    rank: int
+
+
+class Placings(Response):
+    """A rank badge's record: the finished periods its holder placed in, and the latest."""
+
+    times: int
+    latest: Placing
+
+
 class ListedBadge(CatalogBadge):
     earned: bool
     earned_at: str | None
     progress: Progress | None
+    placings: Placings | None = OPTIONAL  # rank badges the user holds
 
 
 class MilestoneBadge(Response):
@@ -76,6 +101,7 @@ class ListResponse(Response):
     badges: list[ListedBadge]
     earned_count: int
     total_count: int
+    hidden_count: int  # enabled hidden badges the user has not earned (not in badges)
     next: list[Milestone]
 
 
@@ -99,6 +125,10 @@ class CheckBadgesResponse(Response):
 class BatchResponse(Response):
     awarded_count: int
     revoked_count: int
+
+
+class DailyCheckResponse(BatchResponse):
+    archived_periods: int  # leaderboard periods archived (and their rank badges awarded) first
 
 
 class LevelInfo(Response):
@@ -163,6 +193,48 @@ class ScoreBoardEntry(Response):
     correct_count: int
 
 
+class Leaderboard(Response):
+    id: str
+    name: str
+    description: str
+    metric: str
+    period: str  # all_time | daily | weekly | monthly | season
+    timezone: str
+    week_start: int | None  # weekly boards: ISO day number, 1 = Monday
+    starts_at: str | None  # season boards
+    ends_at: str | None
+
+
+class BoardPeriod(Response):
+    start: str | None  # the period's first local day; null for all_time
+    starts_at: str | None
+    ends_at: str | None
+    final: bool  # ended (five minutes ago): archived, the ranking will not change
+
+
+class BoardEntry(Response):
+    rank: int
+    user_id: UUID
+    value: int
+
+
+class CatalogBoardResponse(Response):
+    board: Leaderboard
+    period: BoardPeriod
+    entries: list[BoardEntry]
+    me: BoardEntry | None
+    total: int
+    next_after: str | None  # the cursor of the next page; null on the last one
+
+
+class AroundMeResponse(Response):
+    board: Leaderboard
+    period: BoardPeriod
+    entries: list[BoardEntry]  # the caller's entry with up to radius entries on each side
+    me: BoardEntry | None
+    total: int
+
+
 class BadgeBoardResponse(Response):
     entries: list[BadgeBoardEntry]
     me: BadgeBoardEntry | None
@@ -186,9 +258,19 @@ class Provider(Response):
     name: str
 
 
+class MetricInfo(Response):
+    id: str
+    name: str
+    description: str
+    unit: str
+    unit_one: str
+
+
 class CatalogResponse(Response):
     badges: list[CatalogBadge]
     providers: list[Provider]
+    metrics: list[MetricInfo]
+    leaderboards: list[Leaderboard]
 
 
 class ShareResponse(Response):
@@ -246,6 +328,7 @@ class BadgeState(Response):
     earned: bool
     earned_at: str | None
     progress: Progress | None
+    placings: Placings | None = OPTIONAL  # a rank badge the user holds
 
 
 class BadgeResponse(Response):

@@ -28,6 +28,7 @@
  *   BD004 invalid argument   BD005 unknown metric      BD006 badge outside its active window
  *   BD007 unknown level      BD008 idempotency key reused for another event
  *   BD009 unknown share      BD010 push token registered to another user
+ *   BD011 unknown user       BD012 badge not earned    BD013 unknown leaderboard
  */
 create schema if not exists badges;
 grant usage on schema badges to anon, authenticated, service_role;
@@ -45,6 +46,9 @@ grant usage on schema badges to anon, authenticated, service_role;
  *   shared         awarded when a different signed-in user opens the user's share link, which
  *                  the server observes (badges.open_share); the user's own client cannot award it
  *   active_days    active days (badges.activity_days) in the last within_days days >= threshold
+ *   rank           a final place <= threshold (top N, at most 100) in a finished period of the
+ *                  leaderboard `board` (badges.board_archive); awarded when the period is
+ *                  archived, once, however often the user places again
  * and per badge: an active window (starts_at, ends_at: no new awards outside it), notify (false:
  * a quiet badge, announced neither in the inbox nor the outbox), auto_revoke (the batch check
  * removes the badge when its rule no longer holds), i18n keys.
@@ -71,7 +75,7 @@ create table if not exists badges.definitions (
   tier text not null default 'bronze' check (tier in ('bronze', 'silver', 'gold', 'diamond')),
   rule text not null check (rule in (
     'streak', 'quiz_distinct', 'quiz_all', 'metric', 'distinct', 'all_of', 'client', 'manual',
-    'shared', 'active_days')),
+    'shared', 'active_days', 'rank')),
   threshold integer check (threshold is null or threshold > 0),
   hidden boolean not null default false,
   sort_order integer not null default 0,
@@ -89,13 +93,16 @@ create table if not exists badges.definitions (
   event_badge jsonb,
   earned_text text,
   within_days integer,
+  board text,
   constraint threshold_matches_rule check (
-    (rule in ('streak', 'quiz_distinct', 'metric', 'distinct', 'active_days'))
+    (rule in ('streak', 'quiz_distinct', 'metric', 'distinct', 'active_days', 'rank'))
     = (threshold is not null)),
+  constraint board_matches_rule check (
+    (rule = 'rank') = (board is not null) and (rule <> 'rank' or threshold <= 100)),
   constraint metric_matches_rule check ((rule in ('metric', 'distinct')) = (metric is not null)),
   constraint requires_matches_rule check ((rule = 'all_of') = (cardinality(requires) > 0)),
   constraint auto_revoke_is_automatic
-    check (not auto_revoke or rule not in ('client', 'manual', 'shared')),
+    check (not auto_revoke or rule not in ('client', 'manual', 'shared', 'rank')),
   constraint window_is_ordered check (starts_at < ends_at),
   constraint within_days_matches_rule check (case
     when within_days is null then rule <> 'active_days'
@@ -238,6 +245,11 @@ as $$
     'metric', d.metric, 'requires', pg_catalog.to_jsonb(d.requires), 'hidden', d.hidden,
     'starts_at', d.starts_at, 'ends_at', d.ends_at, 'label_key', d.label_key,
     'description_key', d.description_key)
+  -- Only where they apply: the shape of every other badge stays as it was.
+  || case when d.within_days is not null
+       then pg_catalog.jsonb_build_object('within_days', d.within_days) else '{}' end
+  || case when d.board is not null
+       then pg_catalog.jsonb_build_object('board', d.board) else '{}' end
 $$;
 revoke execute on function badges.badge_json(badges.definitions) from public, anon, authenticated;
 grant execute on function badges.badge_json(badges.definitions) to service_role;
@@ -476,16 +488,17 @@ revoke execute on function badges.sync_metrics_and_levels(jsonb, jsonb)
 grant execute on function badges.sync_metrics_and_levels(jsonb, jsonb) to service_role;
 
 /**
- * Make the catalog tables equal to the catalog file, idempotently: metrics and levels, badge
- * definitions, quiz providers, the streak freeze policy. Rows missing from the file are
- * disabled / deactivated, never deleted: awards keep their badge, totals their metric. A badge with
- * within_days is auto_revoke whatever the payload says. p_streak_freezes is the file's
- * [streak_freezes] table ({every_days, max_held}), or null when the file has none (no policy).
- * Returns {changed, badges, providers, metrics, levels}: rows written, then what is enabled.
+ * Make the catalog tables equal to the catalog file, idempotently: metrics and levels,
+ * leaderboards, badge definitions, quiz providers, the streak freeze policy. p_catalog is the
+ * file as one object: {badges, providers, metrics, levels: arrays, leaderboards: an array (absent:
+ * none), streak_freezes: the [streak_freezes] table ({every_days, max_held}) or null (absent: no
+ * policy)}. Rows missing from the file are disabled / deactivated, never deleted: awards keep
+ * their badge, totals their metric, boards their history. A badge with within_days is auto_revoke
+ * whatever the payload says.
+ * Returns {changed, badges, providers, metrics, levels, leaderboards}: rows written, then what is
+ * enabled.
  */
-create or replace function badges.sync_catalog(
-  p_badges jsonb, p_providers jsonb, p_metrics jsonb, p_levels jsonb,
-  p_streak_freezes jsonb default null)
+create or replace function badges.sync_catalog(p_catalog jsonb)
 returns jsonb
 language plpgsql
 set search_path = ''
@@ -494,19 +507,41 @@ as $$
 declare
   v_changed integer;
   v_rows integer;
+  v_orphan text;
+  p_badges jsonb := p_catalog -> 'badges';
+  p_providers jsonb := p_catalog -> 'providers';
+  p_streak_freezes jsonb := nullif(p_catalog -> 'streak_freezes', 'null'::jsonb);
+  p_leaderboards jsonb := coalesce(p_catalog -> 'leaderboards', '[]');
 begin
-  if pg_catalog.jsonb_typeof(p_badges) is distinct from 'array'
+  if pg_catalog.jsonb_typeof(p_catalog) is distinct from 'object'
+     or pg_catalog.jsonb_typeof(p_badges) is distinct from 'array'
      or pg_catalog.jsonb_typeof(p_providers) is distinct from 'array'
-     or pg_catalog.jsonb_typeof(p_metrics) is distinct from 'array'
-     or pg_catalog.jsonb_typeof(p_levels) is distinct from 'array' then
-    raise exception using errcode = 'BD004', message = 'catalog must be four JSON arrays',
-      detail = 'Pass badges, providers, metrics and levels as arrays; null would disable all.';
+     or pg_catalog.jsonb_typeof(p_catalog -> 'metrics') is distinct from 'array'
+     or pg_catalog.jsonb_typeof(p_catalog -> 'levels') is distinct from 'array'
+     or pg_catalog.jsonb_typeof(p_leaderboards) is distinct from 'array' then
+    raise exception using errcode = 'BD004',
+      message = 'catalog must be an object of JSON arrays',
+      detail = 'Pass {"badges", "providers", "metrics", "levels", "leaderboards"} as arrays;'
+        || ' null would disable all.';
   end if;
   if p_streak_freezes is not null and pg_catalog.jsonb_typeof(p_streak_freezes) <> 'object' then
     raise exception using errcode = 'BD004', message = 'streak_freezes must be a JSON object',
       detail = 'Pass {"every_days": n, "max_held": m}, or null for no automatic freezes.';
   end if;
-  v_changed := badges.sync_metrics_and_levels(p_metrics, p_levels);
+  -- Metrics first (boards rank them), then boards (rank badges name them), then badges.
+  v_changed := badges.sync_metrics_and_levels(p_catalog -> 'metrics', p_catalog -> 'levels');
+  v_changed := v_changed + badges.sync_leaderboards(p_leaderboards);
+  select b ->> 'id' into v_orphan
+  from pg_catalog.jsonb_array_elements(p_badges) b
+  where b ->> 'rule' = 'rank'
+    and not exists (select 1 from badges.leaderboards l
+                    where l.id = b ->> 'board' and l.enabled and l.period <> 'all_time')
+  limit 1;
+  if v_orphan is not null then
+    raise exception using errcode = 'BD004', message = 'rank badge without a periodic board',
+      detail = pg_catalog.format('The rank badge %L must name a leaderboard of the catalog whose'
+        ' period ends (not all_time).', v_orphan);
+  end if;
 
   with incoming as (
     select * from pg_catalog.jsonb_to_recordset(p_badges) as b(
@@ -514,18 +549,18 @@ begin
       rule text, threshold integer, metric text, requires text[], hidden boolean,
       sort_order integer, auto_revoke boolean, enabled boolean, starts_at timestamptz,
       ends_at timestamptz, label_key text, description_key text, notify boolean,
-      within_days integer)
+      within_days integer, board text)
   ), upserted as (
     insert into badges.definitions as d
       (id, name, description, icon, category, tier, rule, threshold, metric, requires, hidden,
        sort_order, auto_revoke, enabled, starts_at, ends_at, label_key, description_key, notify,
-       within_days)
+       within_days, board)
     select id, name, coalesce(description, ''), coalesce(icon, ''), coalesce(category, 'general'),
            coalesce(tier, 'bronze'), rule, threshold, metric, coalesce(requires, '{}'),
            coalesce(hidden, false), coalesce(sort_order, 0),
            coalesce(auto_revoke, false) or within_days is not null,
            coalesce(enabled, true), starts_at, ends_at, label_key, description_key,
-           coalesce(notify, true), within_days
+           coalesce(notify, true), within_days, board
     from incoming
     on conflict (id) do update set
       name = excluded.name, description = excluded.description, icon = excluded.icon,
@@ -535,15 +570,16 @@ begin
       auto_revoke = excluded.auto_revoke, enabled = excluded.enabled,
       starts_at = excluded.starts_at, ends_at = excluded.ends_at,
       label_key = excluded.label_key, description_key = excluded.description_key,
-      notify = excluded.notify, within_days = excluded.within_days, updated_at = now()
+      notify = excluded.notify, within_days = excluded.within_days, board = excluded.board,
+      updated_at = now()
     where (d.name, d.description, d.icon, d.category, d.tier, d.rule, d.threshold, d.metric,
            d.requires, d.hidden, d.sort_order, d.auto_revoke, d.enabled, d.starts_at, d.ends_at,
-           d.label_key, d.description_key, d.notify, d.within_days)
+           d.label_key, d.description_key, d.notify, d.within_days, d.board)
       is distinct from (excluded.name, excluded.description, excluded.icon, excluded.category,
            excluded.tier, excluded.rule, excluded.threshold, excluded.metric, excluded.requires,
            excluded.hidden, excluded.sort_order, excluded.auto_revoke, excluded.enabled,
            excluded.starts_at, excluded.ends_at, excluded.label_key, excluded.description_key,
-           excluded.notify, excluded.within_days)
+           excluded.notify, excluded.within_days, excluded.board)
     returning 1
   )
   select v_changed + count(*) into v_changed from upserted;
@@ -572,9 +608,9 @@ begin
     'badges', (select count(*) from badges.definitions where enabled),
     'providers', (select count(*) from badges.quiz_providers where active),
     'metrics', (select count(*) from badges.metrics where enabled),
-    'levels', (select count(*) from badges.levels where enabled));
+    'levels', (select count(*) from badges.levels where enabled),
+    'leaderboards', (select count(*) from badges.leaderboards where enabled));
 end;
 $$;
-revoke execute on function badges.sync_catalog(jsonb, jsonb, jsonb, jsonb, jsonb)
-  from public, anon, authenticated;
-grant execute on function badges.sync_catalog(jsonb, jsonb, jsonb, jsonb, jsonb) to service_role;
+revoke execute on function badges.sync_catalog(jsonb) from public, anon, authenticated;
+grant execute on function badges.sync_catalog(jsonb) to service_role;

@@ -60,14 +60,17 @@ grant select, insert, update, delete on badges.rarity_deltas to service_role;
 
 /**
  * How many users each board has at each value: rank = 1 + users at greater values; total = the
- * sum. board is the user_stats counter ('badge_count', 'correct_count'); only values > 0.
- * Folded from badges.board_deltas. Service-only.
+ * sum. board is a user_stats counter ('badge_count', 'correct_count': the two built-in boards,
+ * period '-infinity') or a catalog leaderboard's id with the first day of a live period
+ * ('-infinity' for all_time; badges.board_entries); only values > 0. Folded from
+ * badges.board_deltas. Service-only.
  */
 create table if not exists badges.board_counts (
   board text not null,
-  value integer not null,
+  period date not null default '-infinity',
+  value bigint not null,
   users bigint not null,
-  primary key (board, value)
+  primary key (board, period, value)
 );
 alter table badges.board_counts enable row level security;
 grant select, insert, update, delete on badges.board_counts to service_role;
@@ -75,7 +78,8 @@ grant select, insert, update, delete on badges.board_counts to service_role;
 /** Changes to badges.board_counts not yet folded: append-only, like rarity_deltas. */
 create table if not exists badges.board_deltas (
   board text not null,
-  value integer not null,
+  period date not null default '-infinity',
+  value bigint not null,
   users bigint not null
 );
 alter table badges.board_deltas enable row level security;
@@ -134,11 +138,12 @@ begin
   on conflict (badge_id, shard) do update set holders = c.holders + excluded.holders;
 
   with moved as (
-    delete from badges.board_deltas returning board, value, users
+    delete from badges.board_deltas returning board, period, value, users
   )
-  insert into badges.board_counts as c (board, value, users)
-  select board, value, sum(users) from moved group by board, value order by board, value
-  on conflict (board, value) do update set users = c.users + excluded.users;
+  insert into badges.board_counts as c (board, period, value, users)
+  select board, period, value, sum(users) from moved
+  group by board, period, value order by board, period, value
+  on conflict (board, period, value) do update set users = c.users + excluded.users;
   delete from badges.board_counts where users = 0;
 end;
 $$;
@@ -146,8 +151,9 @@ revoke execute on function badges.fold_counts() from public, anon, authenticated
 grant execute on function badges.fold_counts() to service_role;
 
 /**
- * Recount rarity and the board counts from the rows they count (awards, users, user_stats):
- * after a bulk load that bypassed the triggers, or to repair what the consistency report flags.
+ * Recount rarity and the board counts from the rows they count (awards, users, user_stats, the
+ * live entries of catalog leaderboards): after a bulk load that bypassed the triggers, or to
+ * repair what the consistency report flags.
  * Takes the fold's lock, so no fold interleaves. Returns {rarity, board}: rows written.
  */
 create or replace function badges.rebuild_counts()
@@ -158,9 +164,10 @@ as $$
 declare
   v_rarity bigint;
   v_board bigint;
+  v_rows bigint;
 begin
   perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('badges.fold_counts', 0));
-  lock table badges.awards, badges.users, badges.user_stats in share mode;
+  lock table badges.awards, badges.users, badges.user_stats, badges.board_entries in share mode;
   delete from badges.rarity_deltas;
   delete from badges.rarity_counts;
   insert into badges.rarity_counts (badge_id, shard, holders)
@@ -178,6 +185,11 @@ begin
   select 'correct_count', correct_count, count(*) from badges.user_stats
   where correct_count > 0 group by correct_count;
   get diagnostics v_board = row_count;
+  insert into badges.board_counts (board, period, value, users)
+  select board_id, period, value, count(*) from badges.board_entries
+  where value > 0 group by board_id, period, value;
+  get diagnostics v_rows = row_count;
+  v_board := v_board + v_rows;
   return pg_catalog.jsonb_build_object('rarity', v_rarity, 'board', v_board);
 end;
 $$;

@@ -118,10 +118,16 @@ begin
     insert into badges.rarity_deltas (badge_id, holders)
     select badge_id, count(*) from new_awards group by badge_id
   ), events as (
+    -- The event id is the outbox's dedupe key: one row per award. A badge earned again after a
+    -- revocation (a lapsed dynamic badge, a service's award after a revoke) is a new award, so
+    -- its id also names the instant.
     select n.user_id, n.badge_id, d.earned_text as message,
            pg_catalog.jsonb_build_object(
              'type', 'badge.earned',
-             'id', 'badge.earned:' || n.user_id || ':' || n.badge_id,
+             'id', 'badge.earned:' || n.user_id || ':' || n.badge_id
+               || case when exists (select 1 from badges.revocations r
+                                    where r.user_id = n.user_id and r.badge_id = n.badge_id)
+                  then ':' || (extract(epoch from n.earned_at) * 1000000)::bigint else '' end,
              'user_id', n.user_id, 'badge', d.event_badge, 'earned_at', n.earned_at,
              'message', d.earned_text) as payload
     from new_awards n join badges.definitions d on d.id = n.badge_id
@@ -136,6 +142,11 @@ begin
   from events order by user_id, badge_id
   on conflict (dedupe_key) do nothing;
 
+  if exists (select 1 from badges.leaderboards l where l.metric = 'badge_count' and l.enabled) then
+    perform badges.bump_boards('badge_count', pg_catalog.array_agg(n.user_id),
+                               pg_catalog.array_agg(1::bigint), pg_catalog.array_agg(n.earned_at))
+    from new_awards n;
+  end if;
   if pg_catalog.random() < 0.015625 then
     perform badges.fold_counts();
   end if;
@@ -176,6 +187,12 @@ begin
   )
   insert into badges.rarity_deltas (badge_id, holders)
   select badge_id, -count(*) from old_awards group by badge_id;
+
+  if exists (select 1 from badges.leaderboards l where l.metric = 'badge_count' and l.enabled) then
+    perform badges.bump_boards('badge_count', pg_catalog.array_agg(o.user_id),
+                               pg_catalog.array_agg(-1::bigint), pg_catalog.array_agg(now()))
+    from old_awards o;
+  end if;
   return null;
 end;
 $$;

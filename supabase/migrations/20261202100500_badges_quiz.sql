@@ -60,15 +60,16 @@ revoke execute on function badges.score_attempt(uuid, text, boolean)
 grant execute on function badges.score_attempt(uuid, text, boolean) to service_role;
 
 /**
- * One more distinct correct provider on the score leaderboard, and its board counts. Called last
- * in record_score, after any award, so every write function touches user_stats after awards
- * (one lock order).
+ * One more distinct correct provider on the score leaderboard, its board counts and the catalog
+ * boards over quiz_correct. Called last in record_score, after any award, so every write
+ * function touches user_stats after awards (one lock order).
  */
 create or replace function badges.count_correct(p_user_id uuid)
 returns void
-language sql
+language plpgsql
 set search_path = ''
 as $$
+begin
   with bumped as (
     insert into badges.user_stats as s (user_id, correct_count, correct_count_at)
     values (p_user_id, 1, now())
@@ -79,7 +80,9 @@ as $$
   insert into badges.board_deltas (board, value, users)
   select 'correct_count', correct_count, 1 from bumped
   union all
-  select 'correct_count', correct_count - 1, -1 from bumped where correct_count > 1
+  select 'correct_count', correct_count - 1, -1 from bumped where correct_count > 1;
+  perform badges.bump_boards('quiz_correct', array[p_user_id], array[1::bigint], array[now()]);
+end;
 $$;
 revoke execute on function badges.count_correct(uuid) from public, anon, authenticated;
 grant execute on function badges.count_correct(uuid) to service_role;

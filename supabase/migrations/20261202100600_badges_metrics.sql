@@ -119,8 +119,8 @@ revoke execute on function badges.trackable_metric(text, boolean, integer)
 grant execute on function badges.trackable_metric(text, boolean, integer) to service_role;
 
 /**
- * Count one event of a metric for a user and award what the new total reaches, in this
- * transaction. A total never goes below 0. With p_key, a repeat of the same event (same key,
+ * Count one event of a metric for a user, add it to the leaderboards over the metric and award
+ * what the new total reaches, in this transaction. A total never goes below 0. With p_key, a repeat of the same event (same key,
  * metric, amount and item) changes nothing and answers the current state; the key reused for a
  * different event is BD008. Callers hold badges.lock_user (which makes the key check safe).
  * Returns {metric, total, distinct_count, awarded, duplicate}.
@@ -134,6 +134,7 @@ as $$
 declare
   v_prev badges.metric_events;
   v_new_item integer := 0;
+  v_before bigint := 0;
   v_totals badges.metric_totals;
   v_awarded text[] := '{}';
 begin
@@ -149,6 +150,11 @@ begin
       values (p_user_id, p_metric, p_item, coalesce(p_at, now())) on conflict do nothing;
       v_new_item := case when found then 1 else 0 end;
     end if;
+    if p_amount < 0 then
+      -- A total stops at 0: the boards add what it really lost.
+      select t.total into v_before from badges.metric_totals t
+      where t.user_id = p_user_id and t.metric = p_metric;
+    end if;
     insert into badges.metric_totals as t (user_id, metric, total, distinct_count)
     values (p_user_id, p_metric, greatest(p_amount, 0), v_new_item)
     on conflict (user_id, metric) do update set
@@ -158,6 +164,10 @@ begin
     insert into badges.metric_events
       (user_id, metric, amount, total, item, idempotency_key, occurred_at)
     values (p_user_id, p_metric, p_amount, v_totals.total, p_item, p_key, coalesce(p_at, now()));
+    perform badges.bump_boards(
+      p_metric, array[p_user_id],
+      array[case when p_amount < 0 then v_totals.total - coalesce(v_before, 0) else p_amount end],
+      array[coalesce(p_at, now())]);
     v_awarded := badges.award_qualifying(p_user_id, array['metric', 'distinct'], p_at);
   else
     select * into v_totals from badges.metric_totals t

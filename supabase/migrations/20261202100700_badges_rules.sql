@@ -132,7 +132,14 @@ create or replace view badges.qualified with (security_invoker = true) as
       s.timezone, s.timezone, s.previous_timezone, s.timezone_changed_at) as today) n
   where (select count(*) from badges.activity_days a
          where a.user_id = s.user_id and a.day > n.today - d.within_days and a.day <= n.today)
-        >= d.threshold;
+        >= d.threshold
+  union all
+  -- A final place within the top threshold of an archived period (threshold <= 100: the
+  -- placings index).
+  select distinct x.user_id, d.id
+  from badges.board_archive x
+  join badges.definitions d on d.rule = 'rank' and d.board = x.board_id and x.rank <= d.threshold
+  where x.rank <= 100;
 revoke all on badges.qualified from public, anon, authenticated;
 grant select on badges.qualified to service_role;
 
@@ -155,7 +162,7 @@ returns text[]
 language sql immutable
 set search_path = ''
 as $$
-  select array['metric', 'distinct', 'streak', 'quiz_distinct', 'quiz_all', 'active_days']
+  select array['metric', 'distinct', 'streak', 'quiz_distinct', 'quiz_all', 'active_days', 'rank']
 $$;
 revoke execute on function badges.base_rules() from public, anon, authenticated;
 grant execute on function badges.base_rules() to service_role;

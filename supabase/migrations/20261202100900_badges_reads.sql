@@ -66,6 +66,7 @@ as $$
       case d.rule
         when 'quiz_all' then nullif(f.total_providers, 0)
         when 'all_of' then cardinality(d.requires)
+        when 'rank' then null  -- a place, not an amount to reach
         else d.threshold
       end as target,
       case when d.metric is not null then coalesce(nullif(m.unit, ''), m.name)
@@ -145,7 +146,7 @@ grant execute on function badges.progress(uuid) to service_role;
 /**
  * Every badge the user can see (enabled and not hidden, or earned), earned or not, with progress
  * toward numeric goals and rarity, and the next milestone per category.
- * Returns {badges: [...], earned_count, total_count, next: [...]}.
+ * Returns {badges: [...], earned_count, total_count, hidden_count, next: [...]}.
  */
 create or replace function badges.list_badges(p_user_id uuid)
 returns jsonb
@@ -161,9 +162,18 @@ as $$
         'progress', case when p.target is not null then pg_catalog.jsonb_build_object(
           'current', p.current, 'target', p.target) end,
         'rarity', r.rarity)
+      || case when (p.def).rule = 'rank' and p.earned_at is not null then
+           pg_catalog.jsonb_build_object('placings', badges.placings(p_user_id, p.def)) else '{}' end
       order by (p.def).sort_order, (p.def).id), '[]'::jsonb),
     'earned_count', count(p.earned_at),
     'total_count', count(*),
+    -- Enabled hidden badges the user has not earned: not listed, but a client may show that
+    -- secrets remain ("???" cards).
+    'hidden_count', (
+      select count(*) from badges.definitions d
+      where d.enabled and d.hidden
+        and not exists (select 1 from badges.awards a
+                        where a.user_id = p_user_id and a.badge_id = d.id)),
     'next', badges.next_milestones(p_user_id))
   from badges.badge_progress(p_user_id) p
   join badges.rarity() r on r.badge_id = (p.def).id
@@ -172,7 +182,10 @@ $$;
 revoke execute on function badges.list_badges(uuid) from public, anon, authenticated;
 grant execute on function badges.list_badges(uuid) to service_role;
 
-/** The visible catalog: enabled, non-hidden badges with rarity; active quiz providers. */
+/**
+ * The visible catalog: enabled, non-hidden badges with rarity; active quiz providers; the
+ * enabled metrics (their names and units word a badge's goal) and leaderboards.
+ */
 create or replace function badges.get_catalog()
 returns jsonb
 language sql stable
@@ -189,7 +202,15 @@ as $$
     'providers', coalesce((
       select pg_catalog.jsonb_agg(
         pg_catalog.jsonb_build_object('id', p.id, 'name', p.name) order by p.sort_order, p.id)
-      from badges.quiz_providers p where p.active), '[]'::jsonb))
+      from badges.quiz_providers p where p.active), '[]'::jsonb),
+    'metrics', coalesce((
+      select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'id', m.id, 'name', m.name, 'description', m.description, 'unit', m.unit,
+               'unit_one', m.unit_one) order by m.id)
+      from badges.metrics m where m.enabled), '[]'::jsonb),
+    'leaderboards', coalesce((
+      select pg_catalog.jsonb_agg(badges.board_json(l)::jsonb order by l.sort_order, l.id)
+      from badges.leaderboards l where l.enabled), '[]'::jsonb))
 $$;
 revoke execute on function badges.get_catalog() from public, anon, authenticated;
 grant execute on function badges.get_catalog() to service_role;
@@ -215,8 +236,8 @@ set search_path = ''
 set plan_cache_mode = force_generic_plan
 as $$
 declare
-  v_ranks jsonb;
-  v_total bigint;
+  v_counts record;
+  v_at integer;
   v_start integer;
   v_skip bigint := 0;
   v_values integer[];
@@ -231,30 +252,21 @@ begin
   if p_counter not in ('badge_count', 'correct_count') then
     raise exception using errcode = 'BD004', message = 'unknown leaderboard counter';
   end if;
+  -- Each value's competition rank, 1 + the users at greater values, from the per-value counts
+  -- (folded and pending): a few dozen rows, never the board's (badges.board_values).
+  select * into v_counts from badges.board_values(p_counter, '-infinity');
   -- v_start: the value the page starts in (with an offset, the smallest value whose first
   -- rank is within offset + 1), v_skip the entries to skip within it.
-  -- Each value's competition rank, 1 + the users at greater values, from the per-value counts
-  -- (folded and pending): a few dozen rows, never the board's. Written here, not in a function
-  -- of its own: a SQL function with SET search_path is planned anew on every call.
-  select coalesce(pg_catalog.jsonb_object_agg(r.value, r.rank), '{}'), coalesce(sum(r.users), 0),
-         (pg_catalog.array_agg(r.value order by r.value) filter (where r.rank <= p_offset + 1))[1]
-  into v_ranks, v_total, v_start
-  from (
-    select c.value, c.users,
-           1 + coalesce(sum(c.users) over (order by c.value desc
-                                           rows between unbounded preceding and 1 preceding), 0)
-             as rank
-    from (select x.value, sum(x.users)::bigint as users
-          from (select b.value, b.users from badges.board_counts b where b.board = p_counter
-                union all
-                select b.value, b.users from badges.board_deltas b where b.board = p_counter) x
-          where x.value > 0
-          group by x.value
-          having sum(x.users) > 0) c) r;
   if p_after_value is not null then
     v_start := p_after_value;
-  elsif v_start is not null then
-    v_skip := p_offset + 1 - (v_ranks ->> v_start::text)::bigint;
+  elsif pg_catalog.cardinality(v_counts.vals) > 0 then
+    v_at := 1;
+    while v_at < pg_catalog.cardinality(v_counts.vals)
+          and v_counts.ranks[v_at + 1] <= p_offset + 1 loop
+      v_at := v_at + 1;
+    end loop;
+    v_start := v_counts.vals[v_at];
+    v_skip := p_offset + 1 - v_counts.ranks[v_at];
   end if;
 
   -- One more than the page: whether a next page exists. Each branch is an index range scan;
@@ -299,17 +311,12 @@ begin
 
   -- json, not jsonb: the answer is only sent on, and jsonb would parse and sort every entry.
   return pg_catalog.json_build_object(
-    'entries', coalesce((
-      select pg_catalog.json_agg(pg_catalog.json_build_object(
-               'rank', (v_ranks ->> e.value::text)::bigint, 'user_id', e.user_id,
-               p_counter, e.value) order by e.ord)
-      from rows from (pg_catalog.unnest(v_values), pg_catalog.unnest(v_users))
-        with ordinality e(value, user_id, ord)
-      where e.ord <= p_limit), '[]'::json),
+    'entries', badges.entries_json(p_counter, v_values[1:p_limit]::bigint[], v_users[1:p_limit],
+                                   v_counts.vals, v_counts.ranks),
     'me', case when v_mine > 0 then pg_catalog.json_build_object(
-            'rank', (v_ranks ->> v_mine::text)::bigint, 'user_id', p_user_id, p_counter, v_mine)
-          end,
-    'total', v_total,
+            'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, v_mine::bigint)],
+            'user_id', p_user_id, p_counter, v_mine) end,
+    'total', v_counts.total,
     'next_after', case when pg_catalog.cardinality(v_values) > p_limit then
       pg_catalog.json_build_object('value', v_values[p_limit], 'at', v_ats[p_limit],
                                    'user_id', v_users[p_limit]) end);

@@ -11,11 +11,13 @@
  *   rarity          a badge's rarity counters (folded counts plus pending deltas) differ from
  *                   its holders, or the user counter from badges.users
  *   board           a board's per-value count (folded plus pending) differs from the users at
- *                   that value
+ *                   that value (the built-in boards, and each live period of the catalog's)
+ *   board_total     a user's entry on an all-time catalog board differs from the total it ranks
  *   metric_total    metric_totals.total differs from the total after the user's last event
  *   distinct_count  metric_totals.distinct_count differs from the distinct items tracked
  *   outbox_orphan   an outbox row for a badge the user never held (no award, no revocation)
- *   outbox_twice    more outbox rows than one for a (user, badge): the unique key's promise
+ *   outbox_twice    more outbox rows for a (user, badge) than awards of it (one, plus one per
+ *                   revocation it was earned again after): the unique key's promise
  * and, not violations (a silent backfill and a quiet badge write none), awards_unannounced:
  * awards of notifying badges without an outbox row.
  * Returns {violations, checks: {name: rows}, awards_unannounced}.
@@ -53,20 +55,45 @@ as $$
         where coalesce(c.n, 0) <> coalesce(h.n, 0)),
       'board', (
         select count(*) from (
-          select c.board, c.value, sum(c.users) as n
-          from (select x.board, x.value, x.users from badges.board_counts x
+          select c.board, c.period, c.value, sum(c.users) as n
+          from (select x.board, x.period, x.value, x.users from badges.board_counts x
                 union all
-                select x.board, x.value, x.users from badges.board_deltas x) c
-          group by c.board, c.value
+                select x.board, x.period, x.value, x.users from badges.board_deltas x) c
+          group by c.board, c.period, c.value
         ) c
         full join (
-          select 'badge_count' as board, s.badge_count as value, count(*) as n
+          select 'badge_count' as board, '-infinity'::date as period, s.badge_count as value,
+                 count(*) as n
           from badges.user_stats s where s.badge_count > 0 group by s.badge_count
           union all
-          select 'correct_count', s.correct_count, count(*)
+          select 'correct_count', '-infinity', s.correct_count, count(*)
           from badges.user_stats s where s.correct_count > 0 group by s.correct_count
-        ) h on h.board = c.board and h.value = c.value
+          union all
+          select e.board_id, e.period, e.value, count(*)
+          from badges.board_entries e where e.value > 0 group by e.board_id, e.period, e.value
+        ) h on h.board = c.board and h.period = c.period and h.value = c.value
         where coalesce(c.n, 0) <> coalesce(h.n, 0)),
+      'board_total', (
+        select count(*) from (
+          select l.id as board_id, t.user_id, t.total
+          from badges.leaderboards l
+          cross join lateral (
+            select x.user_id, x.total from badges.metric_totals x where x.metric = l.metric
+            union all
+            select x.user_id, x.badge_count from badges.user_stats x
+            where l.metric = 'badge_count'
+            union all
+            select x.user_id, x.correct_count from badges.user_stats x
+            where l.metric = 'quiz_correct') t
+          where l.enabled and l.period = 'all_time' and t.total <> 0
+        ) t
+        full join (
+          select e.board_id, e.user_id, e.value
+          from badges.board_entries e
+          join badges.leaderboards l on l.id = e.board_id and l.enabled and l.period = 'all_time'
+          where e.value <> 0
+        ) e on e.board_id = t.board_id and e.user_id = t.user_id
+        where coalesce(e.value, 0) <> coalesce(t.total, 0)),
       'metric_total', (
         select count(*) from badges.metric_totals t
         where t.total <> coalesce((select e.total from badges.metric_events e
@@ -84,8 +111,12 @@ as $$
           and not exists (select from badges.revocations r
                           where r.user_id = o.user_id and r.badge_id = o.badge_id)),
       'outbox_twice', (
-        select count(*) from (select 1 from badges.outbox o
-                              group by o.user_id, o.badge_id having count(*) > 1) d)
+        select count(*) from (
+          select 1 from badges.outbox o
+          where o.badge_id is not null
+          group by o.user_id, o.badge_id
+          having count(*) > 1 + (select count(*) from badges.revocations r
+                                 where r.user_id = o.user_id and r.badge_id = o.badge_id)) d)
     ) as c
   )
   select pg_catalog.jsonb_build_object(

@@ -27,7 +27,10 @@ begin
       'earned', p.earned_at is not null,
       'earned_at', p.earned_at,
       'progress', case when p.target is not null then pg_catalog.jsonb_build_object(
-        'current', p.current, 'target', p.target) end) end)
+        'current', p.current, 'target', p.target) end)
+      || case when (p.def).rule = 'rank' and p.earned_at is not null then
+           pg_catalog.jsonb_build_object('placings', badges.placings(p_user_id, p.def))
+         else '{}' end end)
   into v_answer
   from badges.badge_progress(p_user_id) p
   join badges.rarity() r on r.badge_id = (p.def).id

@@ -171,7 +171,7 @@ def items(path: Path, name: str) -> list[Item]:
 
 # Comparing answers.
 
-TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}(:?\d{2})?)?")
+TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}(:?\d{2})?)?)?")
 HTTP_DATE = re.compile(r"^(Date:\s*).*$", re.IGNORECASE)
 # Values the server generates that differ from run to run: the doc's value stands for the real
 # one, and a later example quoting the doc's value is sent the real one.
@@ -211,8 +211,9 @@ class Line:
 def compare(expected: Any, actual: Any, where: str, bindings: dict[str, str]) -> list[str]:
     """The differences between a documented answer and the real one (empty: the same).
 
-    Exactly equal, JSON type included, except: a string that is an ISO 8601 time matches any
-    such string; a string under GENERATED_KEYS matches any string, and is bound to it.
+    Exactly equal, JSON type included, except: a string that is an ISO 8601 time or date (a
+    leaderboard period's first day) matches any such string; a string under GENERATED_KEYS
+    matches any string, and is bound to it.
     """
     if isinstance(expected, dict) and isinstance(actual, dict):
         problems = []

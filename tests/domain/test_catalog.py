@@ -11,11 +11,12 @@ from badges.catalog import (
     CATALOGS_DIR,
     DEFAULT_CATALOG,
     CatalogError,
+    Leaderboard,
     Requirement,
     load_catalog,
     parse_catalog,
 )
-from badges.rules import Rule, Tier
+from badges.rules import Period, Rule, Tier, Weekday
 from tests.conftest import CATALOG_BADGES
 
 DEVSPACE = CATALOGS_DIR / "devspace.toml"
@@ -44,6 +45,7 @@ BADGE_KEYS = {
     "label_key",
     "description_key",
     "within_days",
+    "board",
 }
 PROVIDER_KEYS = {"id", "name", "sort_order"}
 METRIC_KEYS = {
@@ -56,6 +58,19 @@ METRIC_KEYS = {
     "user_max_amount",
 }
 LEVEL_KEYS = {"id", "name", "description", "sort_order", "requirements"}
+LEADERBOARD_KEYS = {
+    "id",
+    "name",
+    "description",
+    "metric",
+    "period",
+    "timezone",
+    "week_start",
+    "starts_at",
+    "ends_at",
+    "sort_order",
+}
+PAYLOAD_KEYS = {"badges", "providers", "metrics", "levels", "streak_freezes", "leaderboards"}
 
 
 def test_the_shipped_catalog_has_the_v1_badges_and_at_least_five_providers():
@@ -69,14 +84,34 @@ def test_the_shipped_catalog_has_the_v1_badges_and_at_least_five_providers():
 
 
 def test_sync_payload_carries_every_field_sync_catalog_reads():
-    badges, _, metrics, levels = load_catalog(DEVSPACE).sync_payload()
-    _, default_providers, _, _ = load_catalog().sync_payload()
+    devspace = load_catalog(DEVSPACE).sync_payload()
+    default = load_catalog().sync_payload()
 
-    assert all(set(b) == BADGE_KEYS for b in badges)
-    assert set(default_providers[0]) == PROVIDER_KEYS
-    assert all(set(m) == METRIC_KEYS for m in metrics)
-    assert all(set(lv) == LEVEL_KEYS for lv in levels)
-    assert all(set(r) == {"metric", "count"} for lv in levels for r in lv["requirements"])
+    assert set(devspace) == set(default) == PAYLOAD_KEYS
+    assert all(set(b) == BADGE_KEYS for b in devspace["badges"])
+    assert set(default["providers"][0]) == PROVIDER_KEYS
+    assert all(set(m) == METRIC_KEYS for m in devspace["metrics"])
+    assert all(set(lv) == LEVEL_KEYS for lv in devspace["levels"])
+    assert all(
+        set(r) == {"metric", "count"} for lv in devspace["levels"] for r in lv["requirements"]
+    )
+    assert devspace["leaderboards"]
+    assert all(set(lb) == LEADERBOARD_KEYS for lb in devspace["leaderboards"])
+
+
+def test_a_catalog_without_optional_tables_still_has_all_six_payload_keys():
+    """The SQL requires the four arrays; leaderboards and streak_freezes are sent all the same."""
+    payload = parse_catalog(BADGE).sync_payload()
+
+    assert [b["id"] for b in payload["badges"]] == ["b"]
+    assert payload | {"badges": []} == {
+        "badges": [],
+        "providers": [],
+        "metrics": [],
+        "levels": [],
+        "streak_freezes": None,
+        "leaderboards": [],
+    }
 
 
 def test_the_catalogs_dir_holds_the_default_and_both_examples():
@@ -88,7 +123,7 @@ def test_the_catalogs_dir_holds_the_default_and_both_examples():
 def test_every_shipped_catalog_loads_and_its_payload_survives_json(path):
     payload = load_catalog(path).sync_payload()
 
-    assert json.loads(json.dumps(payload)) == [list(part) for part in payload]
+    assert json.loads(json.dumps(payload)) == payload
 
 
 # Each progression path of Dev-Space: its category, rule, metric and (badge, threshold) in order.
@@ -149,13 +184,14 @@ def test_each_devspace_path_climbs_its_thresholds_tiers_and_sort_order(category:
     assert all(b.icon and b.description and not b.hidden for b in path)
 
 
-def test_devspace_has_one_hidden_all_rounder_two_levels_and_no_providers():
+def test_devspace_has_a_hidden_all_rounder_a_weekly_top3_two_levels_and_no_providers():
     catalog = load_catalog(DEVSPACE)
     paths = {badge for _, _, badges in DEVSPACE_PATHS.values() for badge, _ in badges}
     extra = [b for b in catalog.badges if b.id not in paths]
 
     assert [(b.id, b.rule, b.category, b.hidden) for b in extra] == [
-        ("all_rounder", Rule.ALL_OF, "achievements", True)
+        ("all_rounder", Rule.ALL_OF, "achievements", True),
+        ("weekly_top3", Rule.RANK, "achievements", False),
     ]
     assert extra[0].requires == ("first_builder", "first_log", "team_spirit", "sociable_dev")
     assert catalog.providers == ()
@@ -167,6 +203,27 @@ def test_devspace_has_one_hidden_all_rounder_two_levels_and_no_providers():
             Requirement("journey_entry", 10),
         ),
     }
+
+
+def test_devspace_ranks_builders_weekly_interactions_monthly_and_badges_all_time():
+    catalog = load_catalog(DEVSPACE)
+    boards = {lb.id: lb for lb in catalog.leaderboards}
+
+    assert {i: (lb.metric, lb.period) for i, lb in boards.items()} == {
+        "weekly_builders": ("project_created", Period.WEEKLY),
+        "monthly_social": ("interaction", Period.MONTHLY),
+        "most_badges": ("badge_count", Period.ALL_TIME),
+    }
+    weekly = boards["weekly_builders"]
+    assert (weekly.timezone, weekly.week_start) == ("America/Los_Angeles", Weekday.MONDAY)
+    top3 = next(b for b in catalog.badges if b.rule is Rule.RANK)
+    assert (top3.id, top3.name, top3.board, top3.threshold, top3.tier) == (
+        "weekly_top3",
+        "Top 3 of the week",
+        "weekly_builders",
+        3,
+        Tier.GOLD,
+    )
 
 
 def test_devspace_lets_users_track_only_interactions_and_journey_entries():
@@ -223,7 +280,8 @@ label_key = "badges.hacktober.label"
 
 def test_a_seasonal_badge_carries_its_window_as_iso_8601_in_the_payload():
     catalog = parse_catalog(SEASONAL)
-    [badge], _, [metric], _ = catalog.sync_payload()
+    payload = catalog.sync_payload()
+    [badge], [metric] = payload["badges"], payload["metrics"]
 
     assert catalog.badges[0].starts_at == datetime(2025, 10, 1, tzinfo=UTC)
     assert badge | {"name": None} == {
@@ -247,6 +305,7 @@ def test_a_seasonal_badge_carries_its_window_as_iso_8601_in_the_payload():
         "description_key": None,
         "notify": True,
         "within_days": None,
+        "board": None,
     }
     assert (type(badge["tier"]), type(badge["rule"])) == (str, str)
     assert (metric["user_trackable"], metric["user_max_amount"]) == (False, 1)
@@ -288,7 +347,7 @@ def test_windowed_badges_parse_imply_auto_revoke_and_carry_within_days_in_the_pa
     )
 
     catalog = parse_catalog(text)
-    payload = catalog.sync_payload()[0]
+    payload = catalog.sync_payload()["badges"]
 
     assert [(b.id, b.rule, b.within_days, b.auto_revoke) for b in catalog.badges] == [
         ("b", Rule.METRIC, 7, True),
@@ -447,6 +506,7 @@ def test_a_missing_catalog_file_is_a_catalog_error(tmp_path):
         (Rule.CLIENT, False, False, False, True, False, "no"),
         (Rule.SHARED, False, False, False, False, False, "no"),
         (Rule.MANUAL, False, False, False, False, False, "no"),
+        (Rule.RANK, True, False, False, False, True, "no"),
     ],
 )
 def test_each_rule_says_what_it_needs(
@@ -476,15 +536,16 @@ def test_every_rule_is_in_the_table_above():
         "client",
         "shared",
         "manual",
+        "rank",
     }
 
 
 def test_streak_freezes_parse_into_the_sync_argument_and_are_optional():
     with_policy = parse_catalog(BADGE + "[streak_freezes]\nevery_days = 7\nmax_held = 2\n")
 
-    assert with_policy.streak_freezes_json() == {"every_days": 7, "max_held": 2}
-    assert parse_catalog(BADGE).streak_freezes_json() is None
-    assert load_catalog().streak_freezes_json() is None  # v1 has no [streak_freezes]
+    assert with_policy.sync_payload()["streak_freezes"] == {"every_days": 7, "max_held": 2}
+    assert parse_catalog(BADGE).sync_payload()["streak_freezes"] is None
+    assert load_catalog().sync_payload()["streak_freezes"] is None  # v1 has no [streak_freezes]
 
 
 @pytest.mark.parametrize(
@@ -500,3 +561,297 @@ def test_streak_freezes_parse_into_the_sync_argument_and_are_optional():
 def test_an_invalid_streak_freezes_table_is_named(table: str, problem: str):
     with pytest.raises(CatalogError, match=problem):
         parse_catalog(BADGE + "[streak_freezes]\n" + table)
+
+
+# --- [[leaderboards]] and rank badges -------------------------------------------------------
+# A valid file around the entry under test: badge b (client) and metric m.
+BASE = BADGE + METRIC
+
+
+def entry(table: str, defaults: dict[str, str], fields: dict[str, str | None]) -> str:
+    """A [[table]] entry: defaults overridden by fields (None leaves a field out), each value
+    written as TOML already."""
+    values = {k: v for k, v in (defaults | fields).items() if v is not None}
+    return f"[[{table}]]\n" + "".join(f"{key} = {value}\n" for key, value in values.items())
+
+
+def board(**fields: str | None) -> str:
+    """Leaderboard w over metric m (all time unless fields say otherwise)."""
+    return entry("leaderboards", {"id": '"w"', "name": '"W"', "metric": '"m"'}, fields)
+
+
+def rank(**fields: str | None) -> str:
+    """Rank badge r: the top 3 of board w."""
+    defaults = {"id": '"r"', "name": '"R"', "rule": '"rank"', "board": '"w"', "threshold": "3"}
+    return entry("badges", defaults, fields)
+
+
+WEEKLY = board(period='"weekly"')
+DATES = {"starts_at": "2026-06-01T00:00:00Z", "ends_at": "2026-09-01T00:00:00Z"}
+SEASON = board(period='"season"', **DATES)
+
+
+def problem(text: str) -> str:
+    """The CatalogError parse_catalog raises for text, which names the file."""
+    with pytest.raises(CatalogError) as error:
+        parse_catalog(text, source="test.toml")
+    message = str(error.value)
+    assert message.startswith("test.toml: ")
+    return message
+
+
+def test_a_leaderboard_parses_with_its_defaults():
+    [lb] = parse_catalog(BASE + board()).leaderboards
+
+    assert lb == Leaderboard(id="w", name="W", metric="m")
+    assert (lb.description, lb.period, lb.timezone) == ("", Period.ALL_TIME, "UTC")
+    assert (lb.week_start, lb.starts_at, lb.ends_at, lb.sort_order) == (
+        Weekday.MONDAY,
+        None,
+        None,
+        0,
+    )
+
+
+def test_a_leaderboard_carries_every_field_in_the_payload_as_json_values():
+    text = BASE + board(
+        description='"Weekly"', period='"weekly"', timezone='"Asia/Tokyo"',
+        week_start='"sunday"', sort_order="7",
+    )  # fmt: skip
+
+    assert parse_catalog(text).sync_payload()["leaderboards"] == [
+        {
+            "id": "w",
+            "name": "W",
+            "description": "Weekly",
+            "metric": "m",
+            "period": "weekly",
+            "timezone": "Asia/Tokyo",
+            "week_start": 7,
+            "starts_at": None,
+            "ends_at": None,
+            "sort_order": 7,
+        }
+    ]
+
+
+@pytest.mark.parametrize("field", ["id", "name", "metric"])
+def test_a_leaderboard_needs_an_id_a_name_and_a_metric(field: str):
+    assert f"leaderboards.0.{field}\n  Field required" in problem(BASE + board(**{field: None}))
+
+
+@pytest.mark.parametrize("board_id", ['"has space"', '""', '"' + "x" * 65 + '"'])
+def test_a_leaderboard_id_follows_the_badge_id_pattern(board_id: str):
+    assert "leaderboards.0.id\n" in problem(BASE + board(id=board_id))
+
+
+@pytest.mark.parametrize("board_id", ["badge_count", "correct_count"])
+def test_a_leaderboard_may_not_take_the_id_of_a_built_in_board(board_id: str):
+    message = problem(BASE + board(id=f'"{board_id}"'))
+
+    assert f"leaderboard {board_id!r} is a built-in board: choose another id" in message
+
+
+def test_leaderboard_ids_are_unique_in_the_file():
+    assert "duplicate leaderboard ids: w" in problem(BASE + board() + board(name='"W2"'))
+
+
+@pytest.mark.parametrize("name", ['""', '"' + "n" * 201 + '"'])
+def test_a_leaderboard_name_is_1_to_200_characters(name: str):
+    assert "leaderboards.0.name\n" in problem(BASE + board(name=name))
+
+
+def test_unknown_keys_in_a_leaderboard_are_refused():
+    assert "leaderboards.0.colour\n" in problem(BASE + board(colour='"red"'))
+
+
+@pytest.mark.parametrize("metric", ["badge_count", "quiz_correct"])
+def test_a_leaderboard_may_rank_a_built_in_count_without_declaring_it(metric: str):
+    [lb] = parse_catalog(BADGE + board(metric=f'"{metric}"')).leaderboards
+
+    assert lb.metric == metric
+
+
+@pytest.mark.parametrize("metric", ["ghost", "correct_count"])
+def test_a_leaderboard_metric_must_be_declared_by_the_file_or_built_in(metric: str):
+    message = problem(BASE + board(metric=f'"{metric}"'))
+
+    assert f"leaderboard 'w': unknown metric {metric!r}" in message
+
+
+def test_a_leaderboard_period_is_one_of_the_five():
+    assert "leaderboards.0.period\n" in problem(BASE + board(period='"yearly"'))
+    assert {p.value for p in Period} == {"all_time", "daily", "weekly", "monthly", "season"}
+
+
+@pytest.mark.parametrize("timezone", ["Mars/Olympus_Mons", "utc", "America", "", "../etc"])
+def test_a_leaderboard_timezone_must_be_an_iana_name_and_the_error_names_the_board(
+    timezone: str,
+):
+    message = problem(BASE + board(timezone=f'"{timezone}"'))
+
+    assert f"leaderboard 'w': unknown timezone {timezone!r}" in message
+
+
+@pytest.mark.parametrize(("day", "iso"), [(d.value, i) for i, d in enumerate(Weekday, 1)])
+def test_week_start_is_sent_as_its_iso_day_number(day: str, iso: int):
+    payload = parse_catalog(BASE + WEEKLY + f'week_start = "{day}"\n').sync_payload()
+
+    assert payload["leaderboards"][0]["week_start"] == iso
+
+
+def test_week_start_must_be_a_day_name():
+    assert "leaderboards.0.week_start\n" in problem(BASE + WEEKLY + "week_start = 1\n")
+
+
+@pytest.mark.parametrize("period", ["all_time", "daily", "monthly"])
+def test_week_start_is_refused_on_a_board_that_is_not_weekly(period: str):
+    message = problem(BASE + board(period=f'"{period}"', week_start='"monday"'))
+
+    assert f"leaderboard 'w': period {period!r} takes no week_start" in message
+
+
+def test_week_start_is_refused_on_a_season_board():
+    message = problem(BASE + SEASON + 'week_start = "monday"\n')
+
+    assert "leaderboard 'w': period 'season' takes no week_start" in message
+
+
+def test_a_season_board_carries_its_dates_as_iso_8601_in_the_payload():
+    catalog = parse_catalog(BASE + SEASON)
+
+    assert catalog.leaderboards[0].starts_at == datetime(2026, 6, 1, tzinfo=UTC)
+    [lb] = catalog.sync_payload()["leaderboards"]
+    assert (lb["period"], lb["starts_at"], lb["ends_at"]) == (
+        "season",
+        "2026-06-01T00:00:00+00:00",
+        "2026-09-01T00:00:00+00:00",
+    )
+
+
+@pytest.mark.parametrize("field", ["starts_at", "ends_at"])
+def test_a_season_board_needs_starts_at_and_ends_at(field: str):
+    text = board(period='"season"', **(DATES | {field: None}))
+
+    assert f"leaderboard 'w': period 'season' needs {field}" in problem(BASE + text)
+
+
+@pytest.mark.parametrize("period", ["all_time", "daily", "weekly", "monthly"])
+@pytest.mark.parametrize("field", ["starts_at", "ends_at"])
+def test_dates_are_refused_on_a_board_that_is_not_a_season(period: str, field: str):
+    message = problem(BASE + board(period=f'"{period}"', **{field: "2026-06-01T00:00:00Z"}))
+
+    assert f"leaderboard 'w': period {period!r} takes no {field}" in message
+
+
+@pytest.mark.parametrize("ends_at", ["2026-06-01T00:00:00Z", "2026-05-31T00:00:00Z"])
+def test_a_season_starts_before_it_ends(ends_at: str):
+    text = board(period='"season"', starts_at="2026-06-01T00:00:00Z", ends_at=ends_at)
+
+    assert "leaderboard 'w': starts_at must be before ends_at" in problem(BASE + text)
+
+
+def test_season_dates_need_a_time_zone_offset():
+    text = board(period='"season"', starts_at="2026-06-01T00:00:00", ends_at="2026-09-01")
+
+    assert "time zone offset" in problem(BASE + text)
+
+
+def test_a_rank_badge_parses_and_carries_its_board_in_the_payload():
+    catalog = parse_catalog(BASE + WEEKLY + rank())
+    payload = {b["id"]: b for b in catalog.sync_payload()["badges"]}
+
+    assert [(b.id, b.rule, b.board, b.threshold) for b in catalog.badges] == [
+        ("b", Rule.CLIENT, None, None),
+        ("r", Rule.RANK, "w", 3),
+    ]
+    assert (payload["r"]["rule"], payload["r"]["board"], payload["b"]["board"]) == (
+        "rank",
+        "w",
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    "periodic",
+    [board(period='"daily"'), WEEKLY, board(period='"monthly"'), SEASON],
+    ids=["daily", "weekly", "monthly", "season"],
+)
+def test_a_rank_badge_may_rank_any_board_whose_periods_finish(periodic: str):
+    assert parse_catalog(BASE + periodic + rank()).badges[1].board == "w"
+
+
+def test_a_rank_badge_needs_a_board():
+    assert "rule 'rank' needs board" in problem(BASE + WEEKLY + rank(board=None))
+
+
+def test_a_rank_badge_needs_a_threshold():
+    assert "rule 'rank' needs threshold" in problem(BASE + WEEKLY + rank(threshold=None))
+
+
+def test_a_rank_threshold_is_a_top_n_of_at_most_100():
+    assert parse_catalog(BASE + WEEKLY + rank(threshold="100")).badges[1].threshold == 100
+    assert "rule 'rank' takes a threshold of 1-100" in problem(
+        BASE + WEEKLY + rank(threshold="101")
+    )
+    assert "badges.1.threshold\n" in problem(BASE + WEEKLY + rank(threshold="0"))
+
+
+def test_a_rank_badge_board_must_be_a_leaderboard_of_the_file():
+    message = problem(BASE + WEEKLY + rank(board='"ghost"'))
+
+    assert "badge 'r': unknown leaderboard 'ghost'" in message
+
+
+@pytest.mark.parametrize("built_in", ["badge_count", "correct_count"])
+def test_a_rank_badge_may_not_rank_a_built_in_board(built_in: str):
+    """The built-in boards count all time: no period of theirs ever finishes."""
+    message = problem(BASE + WEEKLY + rank(board=f'"{built_in}"'))
+
+    assert f"badge 'r': unknown leaderboard {built_in!r}" in message
+
+
+def test_a_rank_badge_may_not_rank_an_all_time_board():
+    message = problem(BASE + board() + rank())
+
+    assert "badge 'r': leaderboard 'w' is all_time and never finishes a period" in message
+
+
+@pytest.mark.parametrize(
+    ("rule", "fields"),
+    [
+        ("client", {}),
+        ("manual", {}),
+        ("streak", {"threshold": "3"}),
+        ("metric", {"metric": '"m"', "threshold": "1"}),
+        ("all_of", {"requires": '["b"]'}),
+    ],
+)
+def test_board_is_refused_on_every_rule_but_rank(rule: str, fields: dict[str, str]):
+    defaults = {"id": '"x"', "name": '"X"', "rule": f'"{rule}"', "board": '"w"'}
+
+    assert f"rule {rule!r} takes no board" in problem(
+        BASE + WEEKLY + entry("badges", defaults, fields)
+    )
+
+
+def test_a_rank_badge_takes_no_metric():
+    assert "rule 'rank' takes no metric" in problem(BASE + WEEKLY + rank(metric='"m"'))
+
+
+def test_a_rank_badge_takes_no_within_days():
+    message = problem(BASE + WEEKLY + rank(within_days="7"))
+
+    assert "rule 'rank' takes no within_days" in message
+
+
+def test_a_rank_badge_takes_no_auto_revoke():
+    message = problem(BASE + WEEKLY + rank(auto_revoke="true"))
+
+    assert "rule 'rank' takes no auto_revoke (a finished period's ranking never changes)" in message
+
+
+def test_only_rank_needs_a_board_and_every_automatic_rule_but_rank_may_be_revoked():
+    assert [r for r in Rule if r.needs_board] == [Rule.RANK]
+    assert [r for r in Rule if r.automatic and not r.revocable] == [Rule.RANK]
+    assert not any(r.revocable for r in Rule if not r.automatic)

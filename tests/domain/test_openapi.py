@@ -106,7 +106,9 @@ def test_every_error_code_is_documented_under_its_status(document: Document):
     ]
     schemas = document["components"]["schemas"]
 
-    assert len(classes) == 20  # 18, then unknown_user and badge_not_earned (profiles)
+    assert (
+        len(classes) == 21
+    )  # 18, unknown_user and badge_not_earned (profiles), unknown_leaderboard
     for cls in classes:
         response = document["components"]["responses"][f"Error{cls.status}"]
         error = schemas[f"Error{cls.status}"]["properties"]["error"]

@@ -46,8 +46,8 @@ def test_the_rate_limit_holds_across_function_instances_and_a_limited_write_chan
 def shared_api(make_client: MakeClient, iso_url: str) -> Api:
     """The v1 catalog plus a badge earned by a share someone else opens."""
     store = PostgresStore(iso_url, pool_size=1)
-    badges, providers, metrics, levels = load_catalog().sync_payload()
-    BadgesDb(store).sync_catalog([*badges, VERIFIED], providers, metrics, levels)
+    payload = load_catalog().sync_payload()
+    BadgesDb(store).sync_catalog(payload | {"badges": [*payload["badges"], VERIFIED]})
     store.close()
     return Api(make_client(DATABASE_URL=iso_url), Tokens())
 

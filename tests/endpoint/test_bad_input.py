@@ -129,6 +129,13 @@ name = "Newcomer"
 description = "Interacted once."
 sort_order = 10
 requirements = [{ metric = "interaction", count = 1 }]
+
+[[leaderboards]]
+id = "weekly_interactions"
+name = "Interactions this week"
+metric = "interaction"
+period = "weekly"
+timezone = "America/Los_Angeles"
 """
 
 
@@ -299,6 +306,8 @@ READS = [
     Case("check_badges", {"all": False}),
     Case("check_quiz_master", {}),
     Case("leaderboard", {"limit": 5, "offset": 0}),
+    Case("leaderboard", {"board": "weekly_interactions", "period": "previous", "limit": 5}),
+    Case("around_me", {"board": "weekly_interactions", "period": "current", "radius": 3}),
     Case("score_leaderboard", {"limit": 5, "offset": 0}),
     Case("catalog", {}),
     Case("badge", {"badge_id": "social_sharer"}),

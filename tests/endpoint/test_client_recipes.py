@@ -32,6 +32,7 @@ from badges import devtokens
 from badges.settings import DEV_JWT_SECRET
 from tests.conftest import PROJECT_DIR
 from tests.endpoint.test_serve import new_data_dir, serve_env, serving
+from tests.system import InstallFailed, npm_ci
 
 DOC = PROJECT_DIR / "docs" / "clients.md"
 JS_DIR = PROJECT_DIR / "tests" / "js"
@@ -100,21 +101,10 @@ def node() -> str:
     ).stdout.strip()
     if int(version.lstrip("v").split(".")[0]) < NODE_MAJOR:
         pytest.skip(f"the supabase-js recipes need Node.js {NODE_MAJOR}+; found {version}")
-    pinned = json.loads((JS_DIR / "package.json").read_text())["dependencies"]
-    installed = JS_DIR / "node_modules" / "@supabase" / "supabase-js" / "package.json"
-    if not installed.exists() or (
-        json.loads(installed.read_text())["version"] != pinned["@supabase/supabase-js"]
-    ):
-        done = subprocess.run(  # noqa: S603 - npm from PATH, on tests/js's lock file
-            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
-            cwd=JS_DIR,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        if done.returncode != 0:
-            pytest.fail(f"npm ci in tests/js failed (it needs the npm registry):\n{done.stderr}")
+    try:
+        npm_ci(JS_DIR, "@supabase/supabase-js")
+    except InstallFailed as exc:
+        pytest.fail(str(exc))
     return node
 
 

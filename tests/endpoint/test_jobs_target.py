@@ -74,7 +74,7 @@ def test_a_service_token_runs_the_batch_checks(jobs: Api):
     badges = jobs.ok("check_badges", service=True, all=True)
     streaks = jobs.ok("check_streaks", service=True, all=True)
 
-    assert set(badges) == {"success", "awarded_count", "revoked_count"}
+    assert set(badges) == {"success", "awarded_count", "revoked_count", "archived_periods"}
     assert set(streaks) == {"success", "users_checked", "awarded_count", "freezes_used"}
 
 

@@ -56,6 +56,13 @@ BYSTANDER = uuid.UUID("7c0ffee0-0000-4000-8000-000000000003")
 
 # A metric, as v1 declares none: user-trackable, so a user's own `track` is a valid write.
 PROBE_METRIC = {"id": "probe", "name": "Probe", "user_trackable": True}
+# A board over badge counts: the victim's seeded awards put them on it (around_me's answer).
+PROBE_BOARD = {
+    "id": "probe_week",
+    "name": "Probe week",
+    "metric": "badge_count",
+    "period": "weekly",
+}
 SEEDED_PUSH_TOKEN = "ExponentPushToken[seeded]"
 REGISTERED_PUSH_TOKEN = "ExponentPushToken[abc]"
 OTHER_SECRET = "another-secret-of-at-least-32-characters"
@@ -165,6 +172,8 @@ RIGHTFUL_CALLS = [
 DISCOVERY_READS = [
     pytest.param({"action": "badge", "badge_id": "streak_30d"}, id="badge"),
     pytest.param({"action": "badge_holders", "badge_id": "streak_30d"}, id="badge_holders"),
+    pytest.param({"action": "around_me", "board": "probe_week"}, id="around_me"),
+    pytest.param({"action": "leaderboard", "board": "probe_week"}, id="leaderboard-board"),
 ]
 
 
@@ -435,8 +444,10 @@ def snapshot(conn: Conn) -> Snapshot:
 
 
 def sync_catalog_with_probe(db: BadgesDb) -> None:
-    badges, providers, metrics, levels = load_catalog().sync_payload()
-    db.sync_catalog(badges, providers, [*metrics, PROBE_METRIC], levels)
+    payload = load_catalog().sync_payload()
+    db.sync_catalog(
+        payload | {"metrics": [*payload["metrics"], PROBE_METRIC], "leaderboards": [PROBE_BOARD]}
+    )
 
 
 def seed(db: BadgesDb, conn: Conn, victim: uuid.UUID, bystander: uuid.UUID) -> None:
@@ -650,9 +661,14 @@ def test_the_discovery_reads_answer_the_genuine_tokens_the_attacks_start_from(at
             {"action": "badge_holders", "badge_id": "streak_30d"}, bearer(token)
         )
 
-        assert badge.status == holders.status == 200, (badge.body, holders.body)
+        around, _ = attacked.post(
+            {"action": "around_me", "user_id": str(VICTIM), "board": "probe_week"}, bearer(token)
+        )
+
+        assert badge.status == holders.status == around.status == 200, (badge.body, around.body)
         assert badge.body["me"]["earned"] is True
         assert [e["user_id"] for e in holders.body["entries"]] == [str(VICTIM)]
+        assert around.body["me"]["user_id"] == str(VICTIM)
         assert changed == []
 
 

@@ -13,7 +13,7 @@ import pytest
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from badges.catalog import load_catalog
+from badges.catalog import SyncPayload, load_catalog
 from tests.conftest import CATALOG_BADGES
 
 __all__ = ["CATALOG_BADGES"]  # re-exported: the sql tests import it from here
@@ -64,6 +64,7 @@ def stats(conn: Conn, user: UUID) -> tuple[int, int] | None:
 
 
 @pytest.fixture
-def catalog_payload() -> Callable[[], tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
-    """Factory: a fresh copy of the v1 catalog's sync_catalog arguments, to edit and sync."""
-    return lambda: load_catalog().sync_payload()[:2]  # v1 declares no metrics and no levels
+def catalog_payload() -> Callable[[], SyncPayload]:
+    """Factory: a fresh copy of the v1 catalog's sync_catalog argument, to edit and sync (v1
+    declares no metrics, levels, freeze policy or leaderboards)."""
+    return lambda: load_catalog().sync_payload()

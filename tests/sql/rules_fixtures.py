@@ -35,13 +35,10 @@ def devspace_database(
     """A Dev-Space database with more metrics declared and an app's own tables (app_schema,
     run as the app's server), for the table triggers' tests."""
     url = make_catalog_database(DEVSPACE)
-    badges, providers, declared, levels = load_catalog(DEVSPACE).sync_payload()
+    catalog = load_catalog(DEVSPACE).sync_payload()
+    payload = catalog | {"metrics": [*catalog["metrics"], *metrics]}
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            "select badges.sync_catalog(p_badges => %s, p_providers => %s, p_metrics => %s,"
-            " p_levels => %s)",
-            [Jsonb(badges), Jsonb(providers), Jsonb([*declared, *metrics]), Jsonb(levels)],
-        )
+        conn.execute("select badges.sync_catalog(p_catalog => %s)", [Jsonb(payload)])
         conn.execute(app_schema)  # type: ignore[arg-type]
     return url
 
@@ -77,11 +74,11 @@ def sync_variation(
 ) -> JsonObject:
     """Sync the Dev-Space catalog edited: badges in extra added, each badge named in changes
     updated with its fields (a badge id that the catalog lacks is a mistake of the test)."""
-    badges, providers, metrics, levels = load_catalog(DEVSPACE).sync_payload()
-    unknown = set(changes) - {b["id"] for b in badges}
+    payload = load_catalog(DEVSPACE).sync_payload()
+    unknown = set(changes) - {b["id"] for b in payload["badges"]}
     assert not unknown, f"not Dev-Space badges: {unknown}"
-    edited = [{**b, **changes.get(b["id"], {})} for b in badges]
-    return db.sync_catalog([*edited, *(extra or [])], providers, metrics, levels)
+    edited = [{**b, **changes.get(b["id"], {})} for b in payload["badges"]]
+    return db.sync_catalog(payload | {"badges": [*edited, *(extra or [])]})
 
 
 def badge(badge_id: str, rule: str, **fields: Any) -> JsonObject:

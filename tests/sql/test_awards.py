@@ -144,4 +144,5 @@ def test_award_after_revoke_is_new_again(db: BadgesDb, conn: Conn, user: UUID):
     assert again["awarded"] is True
     assert count(conn, "awards", user) == 1
     assert count(conn, "notifications", user) == 2
+    assert count(conn, "outbox", user) == 2  # one per award: the new one is announced too
     assert stats(conn, user) == (1, 0)

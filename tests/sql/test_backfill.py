@@ -79,10 +79,10 @@ def sync_variation(
 ) -> None:
     """Sync the Dev-Space catalog with the badges in extra added and each badge named in changes
     updated with its fields."""
-    badges, providers, metrics, levels = load_catalog(DEVSPACE).sync_payload()
-    assert set(changes) <= {b["id"] for b in badges}
-    edited = [{**b, **changes.get(b["id"], {})} for b in badges]
-    db.sync_catalog([*edited, *(extra or [])], providers, metrics, levels)
+    payload = load_catalog(DEVSPACE).sync_payload()
+    assert set(changes) <= {b["id"] for b in payload["badges"]}
+    edited = [{**b, **changes.get(b["id"], {})} for b in payload["badges"]]
+    db.sync_catalog(payload | {"badges": [*edited, *(extra or [])]})
 
 
 def set_total(conn: Conn, user: UUID, total: int, metric: str = "project_created") -> None:

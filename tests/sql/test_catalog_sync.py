@@ -13,6 +13,7 @@ from uuid import UUID
 
 import pytest
 
+from badges.catalog import SyncPayload
 from badges.errors import InvalidRequest, UnknownBadge
 from badges.store.db import BadgesDb
 from badges.store.postgres import PostgresStore
@@ -26,13 +27,26 @@ def without(items: list[dict[str, Any]], item_id: str) -> list[dict[str, Any]]:
     return [i for i in items if i["id"] != item_id]
 
 
+def as_catalog(badges: Any, providers: Any) -> SyncPayload:
+    """The whole sync_catalog argument for these badges and providers: v1's shape, with no
+    metrics, levels, freeze policy or leaderboards."""
+    return {
+        "badges": badges,
+        "providers": providers,
+        "metrics": [],
+        "levels": [],
+        "streak_freezes": None,
+        "leaderboards": [],
+    }
+
+
 def with_changes(items: list[dict[str, Any]], item_id: str, **changes: Any) -> list[dict[str, Any]]:
     assert any(i["id"] == item_id for i in items)
     return [i | changes if i["id"] == item_id else i for i in items]
 
 
-# v1 declares no metrics and no levels.
-NO_METRICS = {"metrics": 0, "levels": 0}
+# v1 declares no metrics, no levels and no leaderboards.
+NO_METRICS = {"metrics": 0, "levels": 0, "leaderboards": 0}
 
 NEW_BADGE = {"id": "early_bird", "name": "Early Bird", "rule": "manual"}
 NEW_PROVIDER = {"id": "cohere", "name": "Cohere", "sort_order": 60}
@@ -61,9 +75,10 @@ EDITS: dict[str, tuple[Callable[[Payload], Payload], int, int, int]] = {
 
 
 @pytest.fixture
-def v1(catalog_payload: Callable[[], Payload]) -> Payload:
-    """The v1 catalog's sync_catalog arguments, as JSON values."""
-    badges, providers = catalog_payload()
+def v1(catalog_payload: Callable[[], SyncPayload]) -> Payload:
+    """The v1 catalog's badges and providers, as JSON values."""
+    v1_payload = catalog_payload()
+    badges, providers = v1_payload["badges"], v1_payload["providers"]
     return [b | {"rule": str(b["rule"]), "tier": str(b["tier"])} for b in badges], providers
 
 
@@ -82,10 +97,10 @@ def test_syncing_reports_the_rows_changed_and_then_nothing_the_second_time(
 ):
     change, changed, badges, providers = EDITS[edit]
     payload = change(v1)
-    edits_db.sync_catalog(*v1, [], [])  # back to v1, whatever the previous edit was
+    edits_db.sync_catalog(as_catalog(*v1))  # back to v1, whatever the previous edit was
 
-    first = edits_db.sync_catalog(*payload, [], [])
-    second = edits_db.sync_catalog(*payload, [], [])
+    first = edits_db.sync_catalog(as_catalog(*payload))
+    second = edits_db.sync_catalog(as_catalog(*payload))
 
     assert first == {"changed": changed, "badges": badges, "providers": providers} | NO_METRICS
     assert second == {"changed": 0, "badges": badges, "providers": providers} | NO_METRICS
@@ -96,7 +111,7 @@ def test_a_removed_badge_is_disabled_not_deleted_and_its_awards_stay(
 ):
     iso_db.award_badge(user, "social_sharer", client=True)
 
-    iso_db.sync_catalog(without(v1[0], "social_sharer"), v1[1], [], [])
+    iso_db.sync_catalog(as_catalog(without(v1[0], "social_sharer"), v1[1]))
 
     assert rows(iso_conn, "select enabled from badges.definitions where id = 'social_sharer'") == [
         (False,)
@@ -115,9 +130,9 @@ def test_a_removed_badge_is_disabled_not_deleted_and_its_awards_stay(
 def test_a_badge_back_in_the_catalog_is_enabled_again(
     iso_db: BadgesDb, iso_conn: Conn, v1: Payload, user: UUID
 ):
-    iso_db.sync_catalog(without(v1[0], "social_sharer"), v1[1], [], [])
+    iso_db.sync_catalog(as_catalog(without(v1[0], "social_sharer"), v1[1]))
 
-    assert iso_db.sync_catalog(*v1, [], [])["changed"] == 1
+    assert iso_db.sync_catalog(as_catalog(*v1))["changed"] == 1
     assert rows(iso_conn, "select enabled from badges.definitions where id = 'social_sharer'") == [
         (True,)
     ]
@@ -127,7 +142,7 @@ def test_a_badge_back_in_the_catalog_is_enabled_again(
 def test_a_changed_name_is_updated(iso_db: BadgesDb, iso_conn: Conn, v1: Payload):
     before = rows(iso_conn, "select updated_at from badges.definitions where id = 'streak_3d'")
 
-    iso_db.sync_catalog(with_changes(v1[0], "streak_3d", name="Three in a row"), v1[1], [], [])
+    iso_db.sync_catalog(as_catalog(with_changes(v1[0], "streak_3d", name="Three in a row"), v1[1]))
 
     assert rows(
         iso_conn,
@@ -143,7 +158,7 @@ def test_missing_providers_are_deactivated_not_deleted(
 ):
     iso_db.record_score(user, "mistral", True)
 
-    result = iso_db.sync_catalog(v1[0], without(v1[1], "mistral"), [], [])
+    result = iso_db.sync_catalog(as_catalog(v1[0], without(v1[1], "mistral")))
 
     assert result["providers"] == 4
     assert rows(iso_conn, "select active from badges.quiz_providers where id = 'mistral'") == [
@@ -167,7 +182,7 @@ def test_an_unchanged_sync_leaves_updated_at_alone(iso_db: BadgesDb, iso_conn: C
     )
     before = rows(iso_conn, query)
 
-    iso_db.sync_catalog(*v1, [], [])
+    iso_db.sync_catalog(as_catalog(*v1))
 
     assert rows(iso_conn, query) == before
 
@@ -182,13 +197,15 @@ def test_a_payload_that_is_not_arrays_is_refused_and_disables_nothing(
 ):
     """A null payload would otherwise disable every badge of a live app."""
     with pytest.raises(InvalidRequest):
-        db.sync_catalog(badges, providers, [], [])
+        db.sync_catalog(as_catalog(badges, providers))
 
     assert rows(conn, "select count(*) from badges.definitions where enabled")[0][0] == 6
 
 
 def test_a_tier_outside_the_four_is_refused_by_the_table(iso_db: BadgesDb, catalog_payload):
-    badges, providers = catalog_payload()
+    payload = catalog_payload()
 
     with pytest.raises(InvalidRequest):
-        iso_db.sync_catalog(with_changes(badges, "streak_3d", tier="platinum"), providers, [], [])
+        iso_db.sync_catalog(
+            payload | {"badges": with_changes(payload["badges"], "streak_3d", tier="platinum")}
+        )

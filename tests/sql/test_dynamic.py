@@ -173,9 +173,12 @@ def test_a_windowed_metric_badge_is_awarded_revoked_silently_when_it_lapses_and_
     assert awards(conn, user) == ["busy_week"]  # the batch as of now leaves it: it holds
     assert badge_count(conn, user) == 1
     assert inbox_kinds(conn, user) == [("badge.earned", "busy_week")] * 2
-    # The outbox stays one row per (user, badge) (docs/notifications.md): the second earning
-    # is announced in the inbox, not pushed or posted twice.
-    assert outbox_rows(conn, user) == [f"badge.earned:{user}:busy_week"]
+    # One outbox row per award (docs/notifications.md): the second earning is a new award,
+    # announced once more under a key that names its instant.
+    first_key, second_key = outbox_rows(conn, user)
+    assert first_key == f"badge.earned:{user}:busy_week"
+    assert second_key.startswith(f"badge.earned:{user}:busy_week:")
+    assert call(conn, "consistency_report")["checks"]["outbox_twice"] == 0
     assert (listing_again["earned"], listing_again["progress"]) == (
         True,
         {"current": 3, "target": 3},
@@ -347,9 +350,9 @@ def test_a_quiz_answer_is_activity_that_completes_an_active_days_badge(
     store = PostgresStore(isolated_database_url, pool_size=1)
     try:
         db = BadgesDb(store)
-        badges, providers, metrics, levels = load_catalog().sync_payload()
+        payload = load_catalog().sync_payload()
         daily = badge("here_today", "active_days", threshold=1, within_days=1)
-        db.sync_catalog([*badges, daily], providers, metrics, levels)
+        db.sync_catalog(payload | {"badges": [*payload["badges"], daily]})
         answered = db.record_score(uuid4(), "openai", True)
     finally:
         store.close()
@@ -412,8 +415,8 @@ def test_within_days_syncs_round_trip_implies_auto_revoke_and_a_resync_changes_n
     try:
         db = BadgesDb(store)
         payload = parse_catalog(CATALOG).sync_payload()
-        first = db.sync_catalog(*payload)
-        again = db.sync_catalog(*payload)
+        first = db.sync_catalog(payload)
+        again = db.sync_catalog(payload)
         with psycopg.connect(isolated_database_url) as conn:
             synced = rows(
                 conn,
@@ -453,10 +456,14 @@ def test_the_database_refuses_a_window_the_catalog_file_would_refuse(
         call(
             conn,
             "sync_catalog",
-            p_badges=[badge("bad", **fields)],
-            p_providers=[],
-            p_metrics=[{"id": "interaction", "name": "Interactions"}],
-            p_levels=[],
+            p_catalog={
+                "badges": [badge("bad", **fields)],
+                "providers": [],
+                "metrics": [{"id": "interaction", "name": "Interactions"}],
+                "levels": [],
+                "streak_freezes": None,
+                "leaderboards": [],
+            },
         )
 
 
@@ -467,10 +474,14 @@ def test_a_payload_windowed_badge_without_auto_revoke_is_synced_auto_revoke(
         call(
             conn,
             "sync_catalog",
-            p_badges=[badge("weekly", "active_days", threshold=2, within_days=7)],
-            p_providers=[],
-            p_metrics=[],
-            p_levels=[],
+            p_catalog={
+                "badges": [badge("weekly", "active_days", threshold=2, within_days=7)],
+                "providers": [],
+                "metrics": [],
+                "levels": [],
+                "streak_freezes": None,
+                "leaderboards": [],
+            },
         )
         assert rows(conn, "select auto_revoke from badges.definitions where id = 'weekly'") == [
             (True,)

@@ -45,10 +45,8 @@ def frozen(conn: Conn, user: UUID) -> list[date]:
 
 
 def with_policy(db: BadgesDb, every_days: int, max_held: int) -> dict[str, Any]:
-    catalog = load_catalog()
-    return db.sync_catalog(
-        *catalog.sync_payload(), streak_freezes={"every_days": every_days, "max_held": max_held}
-    )
+    policy = {"every_days": every_days, "max_held": max_held}
+    return db.sync_catalog(load_catalog().sync_payload() | {"streak_freezes": policy})
 
 
 def test_the_policy_grants_a_freeze_at_every_multiple_up_to_the_cap(
@@ -68,7 +66,7 @@ def test_a_restarted_streak_earns_again_and_no_policy_grants_nothing(
     with_policy(iso_db, every_days=2, max_held=5)
     assert [activity(iso_conn, user, d)["freezes_left"] for d in (0, 1, 5, 6)] == [0, 1, 1, 2]
 
-    iso_db.sync_catalog(*load_catalog().sync_payload())  # no [streak_freezes]: policy removed
+    iso_db.sync_catalog(load_catalog().sync_payload())  # no [streak_freezes]: policy removed
     assert rows(iso_conn, "select count(*) from badges.streak_freeze_policy") == [(0,)]
     assert [activity(iso_conn, user, d)["freezes_left"] for d in (7, 8)] == [2, 2]
 

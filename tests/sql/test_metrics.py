@@ -249,7 +249,7 @@ PLAN = {"project_created": 16, "interaction": 12, "journey_entry": 10, "contribu
 def test_one_user_tracking_several_metrics_interleaved_gets_each_badge_exactly_at_its_threshold(
     devspace_db: BadgesDb, devspace_conn: Conn, user: UUID
 ):
-    catalog = load_catalog(DEVSPACE).sync_payload()[0]
+    catalog = load_catalog(DEVSPACE).sync_payload()["badges"]
     thresholds = {(b["metric"], b["threshold"]): b["id"] for b in catalog if b["rule"] == "metric"}
     composite = next(b for b in catalog if b["rule"] == "all_of")
     # Round-robin over the metrics: p, i, j, c, p, i, j, c, ... until each plan is done.
@@ -388,9 +388,11 @@ def test_a_user_amount_outside_one_to_user_max_amount_is_forbidden(
 
 
 def test_a_metrics_user_max_amount_comes_from_the_catalog(own: OwnDatabase, user: UUID):
-    badges, providers, metrics, levels = load_catalog(DEVSPACE).sync_payload()
-    metrics = [{**m, "user_max_amount": 5} if m["id"] == "interaction" else m for m in metrics]
-    own.db.sync_catalog(badges, providers, metrics, levels)
+    payload = load_catalog(DEVSPACE).sync_payload()
+    metrics = [
+        {**m, "user_max_amount": 5} if m["id"] == "interaction" else m for m in payload["metrics"]
+    ]
+    own.db.sync_catalog(payload | {"metrics": metrics})
 
     five = own.db.track(user, MetricEvent("interaction", 5), client=True)
     with pytest.raises(Forbidden):
@@ -411,9 +413,9 @@ def test_an_unknown_metric_is_unknown_metric(
 
 def test_a_metric_removed_from_the_catalog_is_unknown_metric(own: OwnDatabase, user: UUID):
     own.db.track(user, MetricEvent("contribution_approved"), client=False)
-    badges, providers, metrics, levels = load_catalog(DEVSPACE).sync_payload()
+    payload = load_catalog(DEVSPACE).sync_payload()
     own.db.sync_catalog(
-        badges, providers, [m for m in metrics if m["id"] != "contribution_approved"], levels
+        payload | {"metrics": [m for m in payload["metrics"] if m["id"] != "contribution_approved"]}
     )
 
     with pytest.raises(UnknownMetric):

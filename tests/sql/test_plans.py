@@ -32,6 +32,8 @@ LARGE = (
     "notifications",
     "outbox",
     "revocations",
+    "board_entries",
+    "board_archive",
 )
 
 
@@ -54,6 +56,41 @@ HOT: list[tuple[str, Callable[[int], dict[str, Any]]]] = [
     ("leaderboard", lambda i: {"p_user_id": user(i), "p_limit": 100, "p_offset": 0}),
     ("leaderboard", lambda i: {"p_user_id": user(i), "p_limit": 100, "p_offset": USERS // 2}),
     ("score_leaderboard", lambda i: {"p_user_id": user(i), "p_limit": 100, "p_offset": 0}),
+    # The catalog boards of the data set: all time, this week, last week (archived by the
+    # first call).
+    *[
+        (
+            "board_leaderboard",
+            lambda i, board=board, period=period, offset=offset: {
+                "p_user_id": user(i),
+                "p_board_id": board,
+                "p_period": period,
+                "p_limit": 100,
+                "p_offset": offset,
+            },
+        )
+        for board, period, offset in [
+            ("bench_badges", None, 0),
+            ("bench_week", None, USERS // 2),
+            ("bench_week", "previous", USERS // 2),
+        ]
+    ],
+    *[
+        (
+            "around_me",
+            lambda i, board=board, period=period: {
+                "p_user_id": user(i),
+                "p_board_id": board,
+                "p_period": period,
+                "p_radius": 25,
+            },
+        )
+        for board, period in [
+            ("bench_badges", None),
+            ("bench_week", None),
+            ("bench_week", "previous"),
+        ]
+    ],
     ("record_activity", lambda i: {"p_user_id": user(i), "p_timezone": "Europe/Paris"}),
     (
         "record_score",
@@ -150,7 +187,7 @@ def test_a_hot_action_scans_no_large_table_on_a_database_never_analysed(
     assert scanned == {}, f"{function} scanned {scanned} sequentially"
 
 
-BATCH = {"check_streaks_all", "check_badges_all", "consistency_report", "ping"}
+BATCH = {"check_streaks_all", "check_badges_all", "archive_boards", "consistency_report", "ping"}
 
 
 def test_every_function_a_request_calls_runs_without_jit(unanalysed: str):

@@ -413,10 +413,10 @@ def test_the_current_level_is_the_highest_met_even_when_an_earlier_one_is_not(
     own: OwnDatabase, user: UUID
 ):
     """Levels need not nest: a later level met without an earlier one is the current level."""
-    badges, providers, metrics, levels = load_catalog(DEVSPACE).sync_payload()
+    payload = load_catalog(DEVSPACE).sync_payload()
     builder = {"id": "builder", "name": "Builder", "sort_order": 30,
                "requirements": [{"metric": "project_created", "count": 5}]}  # fmt: skip
-    own.db.sync_catalog(badges, providers, metrics, [*levels, builder])
+    own.db.sync_catalog(payload | {"levels": [*payload["levels"], builder]})
     own.db.track(user, MetricEvent("project_created", 5), client=False)  # no journey entry
 
     assert own.db.current_level(user) == {

@@ -28,7 +28,7 @@ from tests.sql.rules_fixtures import (
     track_times,
 )
 
-CATALOG = {b["id"]: b for b in load_catalog(DEVSPACE).sync_payload()[0]}
+CATALOG = {b["id"]: b for b in load_catalog(DEVSPACE).sync_payload()["badges"]}
 PAST = {"starts_at": "2020-01-01T00:00:00+00:00", "ends_at": "2021-01-01T00:00:00+00:00"}
 
 
@@ -410,8 +410,10 @@ def test_an_unknown_level_is_unknown_level(devspace_db: BadgesDb, user: UUID):
 
 
 def test_a_level_removed_from_the_catalog_is_unknown_level(own: OwnDatabase, user: UUID):
-    badges, providers, metrics, levels = load_catalog(DEVSPACE).sync_payload()
-    own.db.sync_catalog(badges, providers, metrics, [lv for lv in levels if lv["id"] != "regular"])
+    payload = load_catalog(DEVSPACE).sync_payload()
+    own.db.sync_catalog(
+        payload | {"levels": [lv for lv in payload["levels"] if lv["id"] != "regular"]}
+    )
 
     assert own.db.level_status(user, "newcomer")["level"]["id"] == "newcomer"
     with pytest.raises(UnknownLevel):

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import pytest
 
+from badges.catalog import SyncPayload
 from badges.errors import UnknownProvider
 from badges.store.db import BadgesDb
 from tests.sql.conftest import PROVIDERS, Conn, count, rows, stats
@@ -121,12 +122,14 @@ def test_unknown_provider_raises_unknown_provider_and_writes_nothing(
 def test_inactive_provider_raises_unknown_provider_and_no_longer_counts(
     iso_db: BadgesDb,
     user: UUID,
-    catalog_payload: Callable[[], tuple[list[dict[str, Any]], list[dict[str, Any]]]],
+    catalog_payload: Callable[[], SyncPayload],
 ):
     """A deactivated provider cannot be scored, and quiz_all then needs only the active ones."""
     iso_db.record_score(user, "mistral", True)
-    badges, providers = catalog_payload()
-    iso_db.sync_catalog(badges, [p for p in providers if p["id"] != "mistral"], [], [])
+    payload = catalog_payload()
+    iso_db.sync_catalog(
+        payload | {"providers": [p for p in payload["providers"] if p["id"] != "mistral"]}
+    )
 
     with pytest.raises(UnknownProvider):
         iso_db.record_score(user, "mistral", True)
@@ -142,16 +145,17 @@ def test_inactive_provider_raises_unknown_provider_and_no_longer_counts(
 def test_check_quiz_master_awards_quiz_badges_added_after_they_were_reached(
     iso_db: BadgesDb,
     user: UUID,
-    catalog_payload: Callable[[], tuple[list[dict[str, Any]], list[dict[str, Any]]]],
+    catalog_payload: Callable[[], SyncPayload],
 ):
-    badges, providers = catalog_payload()
+    payload = catalog_payload()
     iso_db.sync_catalog(
-        [b for b in badges if not b["id"].startswith("quiz_master")], providers, [], []
+        payload
+        | {"badges": [b for b in payload["badges"] if not b["id"].startswith("quiz_master")]}
     )
     assert [r["awarded"] for r in score_all(iso_db, user, [(p, True) for p in PROVIDERS])] == [
         [] for _ in PROVIDERS
     ]
-    iso_db.sync_catalog(badges, providers, [], [])
+    iso_db.sync_catalog(payload)
 
     assert iso_db.check_quiz_master(user) == {
         "correct_providers": 5,

@@ -69,6 +69,10 @@ PER_USER_TABLES = [
     "user_stats",
 ]
 SERVICE_ONLY_TABLES = [
+    "board_archive",
+    "board_entries",
+    "board_periods",
+    "board_refills",
     "outbox",
     "rarity_counts",
     "rate_limits",
@@ -196,8 +200,8 @@ def two_users(db: BadgesDb, database_url: str) -> tuple[UUID, UUID]:
                 " badges.grant_freezes(%s, 1)",
                 (u, u),
             )
-    badges, providers = load_catalog().sync_payload()[:2]
-    db.sync_catalog(badges, providers, [{"id": "probe", "name": "Probe"}], [])  # v1 + a metric
+    v1 = load_catalog().sync_payload()
+    db.sync_catalog(v1 | {"metrics": [{"id": "probe", "name": "Probe"}]})  # v1 + a metric
     for i, u in enumerate(users):
         db.register_push_token(u, f"ExponentPushToken[two-users-{i}-{u.hex}]", "ios")
         db.award_badge(u, "social_sharer", client=True)
@@ -285,6 +289,20 @@ def test_clients_see_only_enabled_metrics_levels_and_their_requirements(conn: Co
     assert ("test_on" in steps, "test_off" in steps) == (True, False)
 
 
+@pytest.mark.parametrize("role", CLIENT_ROLES)
+def test_clients_see_only_enabled_leaderboards(conn: Conn, role: str):
+    with conn.transaction(force_rollback=True):
+        conn.execute(
+            "insert into badges.leaderboards (id, name, metric, enabled) values"
+            " ('test_on', 'On', 'badge_count', true), ('test_off', 'Off', 'badge_count', false)"
+        )
+        conn.execute(sql.SQL("set local role {}").format(sql.Identifier(role)))
+
+        boards = {r[0] for r in conn.execute("select id from badges.leaderboards")}
+
+    assert ("test_on" in boards, "test_off" in boards) == (True, False)
+
+
 # --- writes: none ----------------------------------------------------------------------------
 
 WRITES = {
@@ -353,13 +371,14 @@ SERVICE_CALLS: dict[str, str] = {
     "preferences": "select badges.preferences(%s, true, false)",
     # The catalog as it is: changes nothing (and is rolled back anyway).
     "sync_catalog": (
-        "select badges.sync_catalog("
-        "(select jsonb_agg(to_jsonb(d) - 'enabled' - 'updated_at') from badges.definitions d"
-        "  where d.enabled),"
-        "(select jsonb_agg(to_jsonb(p) - 'active' - 'updated_at') from badges.quiz_providers p"
-        "  where p.active),"
-        "(select jsonb_agg(to_jsonb(m) - 'enabled' - 'updated_at') from badges.metrics m"
-        "  where m.enabled), '[]')"
+        "select badges.sync_catalog(jsonb_build_object("
+        "'badges', (select jsonb_agg(to_jsonb(d) - 'enabled' - 'updated_at')"
+        "  from badges.definitions d where d.enabled),"
+        "'providers', (select jsonb_agg(to_jsonb(p) - 'active' - 'updated_at')"
+        "  from badges.quiz_providers p where p.active),"
+        "'metrics', (select coalesce(jsonb_agg(to_jsonb(m) - 'enabled' - 'updated_at'), '[]')"
+        "  from badges.metrics m where m.enabled),"
+        "'levels', '[]'::jsonb, 'streak_freezes', null, 'leaderboards', '[]'::jsonb))"
     ),
 }
 

@@ -144,10 +144,12 @@ def test_check_streaks_awards_a_streak_badge_added_after_it_was_reached(
     iso_db: BadgesDb, iso_conn: Conn, user: UUID, catalog_payload
 ):
     """A streak that has since ended still earns a new badge: rules look at the longest streak."""
-    badges, providers = catalog_payload()
-    iso_db.sync_catalog([b for b in badges if b["id"] != "streak_3d"], providers, [], [])
+    payload = catalog_payload()
+    iso_db.sync_catalog(
+        payload | {"badges": [b for b in payload["badges"] if b["id"] != "streak_3d"]}
+    )
     assert [r["awarded"] for r in record_days(iso_conn, user, [0, 1, 2])] == [[], [], []]
-    iso_db.sync_catalog(badges, providers, [], [])
+    iso_db.sync_catalog(payload)
 
     assert iso_db.check_streaks(user)["awarded"] == ["streak_3d"]
     assert iso_db.check_streaks(user)["awarded"] == []

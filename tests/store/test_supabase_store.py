@@ -37,12 +37,20 @@ from badges.errors import (
 )
 from badges.settings import Settings
 from badges.store import make_store
-from badges.store.db import BadgesDb, MetricEvent
+from badges.store.db import BadgesDb, BoardPage, MetricEvent
 from badges.store.supabase import SupabaseStore
 
 URL = "https://abcdefghijklmnop.supabase.co"
 KEY = "service-role-key"
 USER = UUID("6f1c2b9e-3d4a-4e8b-9f0a-1b2c3d4e5f60")
+SYNC_PAYLOAD = {
+    "badges": [{"id": "streak_3d", "rule": "streak"}],
+    "providers": [{"id": "openai"}],
+    "metrics": [],
+    "levels": [],
+    "streak_freezes": None,
+    "leaderboards": [],
+}
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 Reply = Callable[[httpx.Request], httpx.Response]
@@ -127,13 +135,22 @@ SAMPLES: dict[str, Sample] = {
         "badge_holders", (USER, "social_sharer", 20, (datetime(2026, 11, 23, 10, tzinfo=UTC), USER))
     ),
     "leaderboard": Sample("leaderboard", (None, 10, 0)),
+    "board_leaderboard": Sample(
+        "board_leaderboard",
+        (
+            USER,
+            "weekly",
+            "previous",
+            BoardPage(5, 0, (3, datetime(2026, 11, 23, tzinfo=UTC), USER)),
+        ),
+    ),
+    "around_me": Sample("around_me", (USER, "weekly", "2026-11-23", 3)),
+    "archive_boards": Sample("archive_boards", reply=2),
     "score_leaderboard": Sample(
         "score_leaderboard", (USER, 5, 0, (3, datetime(2026, 11, 23, 10, tzinfo=UTC), USER))
     ),
     "take_rate_token": Sample("take_rate_token", (USER, "award", 40, 60), reply=39.5),
-    "sync_catalog": Sample(
-        "sync_catalog", ([{"id": "streak_3d", "rule": "streak"}], [{"id": "openai"}], [], [])
-    ),
+    "sync_catalog": Sample("sync_catalog", (SYNC_PAYLOAD,)),
     "track": Sample(
         "track", (USER, MetricEvent("interaction", 2, "post-1", "k-1")), {"client": True}
     ),
@@ -255,13 +272,7 @@ def test_each_method_posts_one_rpc_to_its_sql_function_with_every_parameter_and_
         ),
         (
             "sync_catalog",
-            {
-                "p_badges": [{"id": "streak_3d", "rule": "streak"}],
-                "p_providers": [{"id": "openai"}],
-                "p_metrics": [],
-                "p_levels": [],
-                "p_streak_freezes": None,
-            },
+            {"p_catalog": SYNC_PAYLOAD},
         ),
     ],
 )

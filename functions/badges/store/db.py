@@ -6,6 +6,7 @@ same calls. Every method is one call of one SQL function: one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,15 @@ class MetricEvent:
     item: str | None = None
     idempotency_key: str | None = None
     occurred_at: datetime | None = None  # service callers only: dates the event and its awards
+
+
+@dataclass(frozen=True)
+class BoardPage:
+    """Which page of a leaderboard: limit entries from offset, or after the entry of a cursor."""
+
+    limit: int
+    offset: int = 0
+    after: BoardKey | None = None
 
 
 class BadgesDb:
@@ -122,6 +132,32 @@ class BadgesDb:
         self, user_id: UUID | None, limit: int, offset: int, after: BoardKey | None = None
     ) -> JsonObject:
         return self._board("score_leaderboard", user_id, limit, offset, after)
+
+    def board_leaderboard(
+        self, user_id: UUID | None, board: str, period: str | None, page: BoardPage
+    ) -> JsonObject:
+        """One page of a leaderboard the catalog declares, in the period asked for."""
+        value, at, after_user = page.after or (None, None, None)
+        return self._object(
+            "board_leaderboard",
+            p_user_id=user_id,
+            p_board_id=board,
+            p_period=period,
+            p_limit=page.limit,
+            p_offset=page.offset,
+            p_after_value=value,
+            p_after_at=at,
+            p_after_user=after_user,
+        )
+
+    def around_me(self, user_id: UUID, board: str, period: str | None, radius: int) -> JsonObject:
+        return self._object(
+            "around_me", p_user_id=user_id, p_board_id=board, p_period=period, p_radius=radius
+        )
+
+    def archive_boards(self) -> int:
+        """Archive every final leaderboard period not archived yet; how many were."""
+        return int(self._call("archive_boards"))
 
     def _board(
         self, function: str, user_id: UUID | None, limit: int, offset: int, after: BoardKey | None
@@ -287,22 +323,10 @@ class BadgesDb:
     def consistency_report(self) -> JsonObject:
         return self._object("consistency_report")
 
-    def sync_catalog(
-        self,
-        badges: list[JsonObject],
-        providers: list[JsonObject],
-        metrics: list[JsonObject],
-        levels: list[JsonObject],
-        streak_freezes: JsonObject | None = None,
-    ) -> JsonObject:
-        return self._object(
-            "sync_catalog",
-            p_badges=badges,
-            p_providers=providers,
-            p_metrics=metrics,
-            p_levels=levels,
-            p_streak_freezes=streak_freezes,
-        )
+    def sync_catalog(self, payload: Mapping[str, Any]) -> JsonObject:
+        """Write the catalog (Catalog.sync_payload: badges, providers, metrics, levels,
+        streak_freezes, leaderboards) in one call."""
+        return self._object("sync_catalog", p_catalog=dict(payload))
 
 
 def _wire(value: Any) -> Any:

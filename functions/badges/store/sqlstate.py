@@ -16,6 +16,7 @@ from badges.errors import (
     PushTokenTaken,
     Unavailable,
     UnknownBadge,
+    UnknownLeaderboard,
     UnknownLevel,
     UnknownMetric,
     UnknownProvider,
@@ -42,6 +43,7 @@ ERRORS_BY_SQLSTATE: dict[str, type[BadgesError]] = {
     "BD010": PushTokenTaken,
     "BD011": UnknownUser,
     "BD012": BadgeNotEarned,
+    "BD013": UnknownLeaderboard,
     # Bad values that got past validation: still the caller's input, never a 500.
     "22001": InvalidRequest,  # string_data_right_truncation
     "22008": InvalidRequest,  # datetime_field_overflow

@@ -1,0 +1,983 @@
+/**
+ * Leaderboards a catalog declares ([[leaderboards]]): a board ranks one metric (a declared one,
+ * or the built-in badge_count and quiz_correct) by its increase within a period: all_time (the
+ * total), daily, weekly, monthly (in the board's time zone, weeks starting on its week_start) or
+ * one season (starts_at to ends_at).
+ *
+ * Writes: every change of a metric (badges.count_metric), of a user's badge count (the awards
+ * triggers) and of their correct quiz answers (badges.count_correct) adds to the user's entry in
+ * the live period of each enabled board over it (badges.bump_boards), with the per-value counts
+ * (badges.board_counts, as for the built-in boards) that make a rank 1 + the users at greater
+ * values: no read counts or ranks the whole board.
+ *
+ * History: a period is final once it ended five minutes ago (a transaction dated before the end
+ * has committed by then: statements time out sooner). Its final ranking is then archived, once
+ * (badges.archive_period: the first caller inserts the period's row, concurrent ones wait for
+ * that row and find it), by the daily batch (badges.archive_boards) or by the first read of the
+ * period, whichever comes first; the live entries are then dropped. An event dated into an
+ * archived period changes nothing there. Rank badges (rule 'rank') are awarded when a period of
+ * their board is archived; the archive keeps every placing, so a badge shows how often and when
+ * its holder placed.
+ *
+ * A board counts from its first sync: the live period is filled from the record (metric events,
+ * awards, quiz scores) then, and again when its metric, period, time zone, week start or season
+ * changes, or when it is enabled again (its live entries are replaced; archives stay).
+ */
+
+/** The boards of the catalog. Readable by everyone when enabled (clients list them). */
+create table if not exists badges.leaderboards (
+  id text primary key
+    check (id ~ '^[A-Za-z0-9_.:-]{1,64}$' and id not in ('badge_count', 'correct_count')),
+  name text not null check (length(name) between 1 and 200),
+  description text not null default '',
+  metric text not null,
+  period text not null default 'all_time'
+    check (period in ('all_time', 'daily', 'weekly', 'monthly', 'season')),
+  timezone text not null default 'UTC',
+  week_start smallint not null default 1 check (week_start between 1 and 7),
+  starts_at timestamptz,
+  ends_at timestamptz,
+  sort_order integer not null default 0,
+  enabled boolean not null default true,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  constraint season_has_window
+    check ((period = 'season') = (starts_at is not null and ends_at is not null)),
+  constraint season_is_ordered check (starts_at < ends_at)
+);
+alter table badges.leaderboards enable row level security;
+grant select on badges.leaderboards to anon, authenticated;
+grant select, insert, update, delete on badges.leaderboards to service_role;
+
+drop policy if exists "Enabled leaderboards are readable by everyone"
+  on badges.leaderboards;
+create policy "Enabled leaderboards are readable by everyone"
+  on badges.leaderboards for select
+  to anon, authenticated
+  using (enabled);
+
+/**
+ * Each user's value on each board in each live period (the first local day of the period;
+ * '-infinity' for all_time), and when they reached it (ties: who reached the value first).
+ * Service-only: clients read boards through the functions.
+ */
+create table if not exists badges.board_entries (
+  board_id text not null,
+  period date not null,
+  user_id uuid not null,
+  value bigint not null,
+  at timestamptz not null,
+  primary key (board_id, period, user_id)
+);
+alter table badges.board_entries enable row level security;
+grant select, insert, update, delete on badges.board_entries to service_role;
+create index if not exists board_entries_rank_idx
+  on badges.board_entries (board_id, period, value desc, at, user_id) where value > 0;
+
+/** The archived (final) periods: one row each, written once. Service-only. */
+create table if not exists badges.board_periods (
+  board_id text not null,
+  period date not null,
+  starts_at timestamptz not null,
+  ends_at timestamptz not null,
+  total bigint not null,
+  archived_at timestamptz not null default now(),
+  primary key (board_id, period)
+);
+alter table badges.board_periods enable row level security;
+grant select, insert, update, delete on badges.board_periods to service_role;
+
+/**
+ * The final ranking of each archived period: position (1, 2, 3, …, the order of the board) and
+ * competition rank. The placings index serves rank badges (threshold <= 100). Service-only.
+ */
+create table if not exists badges.board_archive (
+  board_id text not null,
+  period date not null,
+  position bigint not null,
+  user_id uuid not null,
+  rank bigint not null,
+  value bigint not null,
+  at timestamptz not null,
+  primary key (board_id, period, position),
+  unique (board_id, period, user_id)
+);
+alter table badges.board_archive enable row level security;
+grant select, insert, update, delete on badges.board_archive to service_role;
+create index if not exists board_archive_placings_idx
+  on badges.board_archive (user_id, board_id, rank) where rank <= 100;
+
+/**
+ * What each board's live entries were counted under (its ranking definition at its last refill):
+ * badges.sync_leaderboards refills a board whose definition no longer matches. Service-only.
+ */
+create table if not exists badges.board_refills (
+  board_id text primary key,
+  metric text not null,
+  period text not null,
+  timezone text not null,
+  week_start smallint not null,
+  starts_at timestamptz,
+  ends_at timestamptz,
+  refilled_at timestamptz not null default now()
+);
+alter table badges.board_refills enable row level security;
+grant select, insert, update, delete on badges.board_refills to service_role;
+
+/* ----------------------------------------------------------------------------------------- */
+/* Periods                                                                                   */
+/* ----------------------------------------------------------------------------------------- */
+
+/**
+ * The period of p_board that p_at falls in: its first local day ('-infinity' for all_time), or
+ * null outside a season.
+ */
+create or replace function badges.board_period(p_board badges.leaderboards, p_at timestamptz)
+returns date
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+  return case p_board.period
+    when 'all_time' then '-infinity'::date
+    when 'daily' then (p_at at time zone p_board.timezone)::date
+    when 'weekly' then (p_at at time zone p_board.timezone)::date
+      - (pg_catalog.date_part('isodow', p_at at time zone p_board.timezone)::integer
+         - p_board.week_start + 7) % 7
+    when 'monthly' then pg_catalog.date_trunc('month', p_at at time zone p_board.timezone)::date
+    when 'season' then case when p_at >= p_board.starts_at and p_at < p_board.ends_at
+      then (p_board.starts_at at time zone p_board.timezone)::date end
+  end;
+end;
+$$;
+revoke execute on function badges.board_period(badges.leaderboards, timestamptz)
+  from public, anon, authenticated;
+grant execute on function badges.board_period(badges.leaderboards, timestamptz) to service_role;
+
+/** When the period p_period of p_board starts and ends (both null for all_time). */
+create or replace function badges.period_bounds(
+  p_board badges.leaderboards, p_period date, out starts_at timestamptz, out ends_at timestamptz)
+returns record
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+  starts_at := case p_board.period when 'all_time' then null when 'season' then p_board.starts_at
+                 else p_period::timestamp at time zone p_board.timezone end;
+  ends_at := case p_board.period
+               when 'daily' then (p_period + 1)::timestamp at time zone p_board.timezone
+               when 'weekly' then (p_period + 7)::timestamp at time zone p_board.timezone
+               when 'monthly' then (p_period + interval '1 month') at time zone p_board.timezone
+               when 'season' then p_board.ends_at
+             end;
+end;
+$$;
+revoke execute on function badges.period_bounds(badges.leaderboards, date)
+  from public, anon, authenticated;
+grant execute on function badges.period_bounds(badges.leaderboards, date) to service_role;
+
+/** Whether a period that ends at p_ends_at is final (ended five minutes ago). */
+create or replace function badges.period_final(p_ends_at timestamptz)
+returns boolean
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+  return p_ends_at <= pg_catalog.now() - interval '5 minutes';
+end;
+$$;
+revoke execute on function badges.period_final(timestamptz) from public, anon, authenticated;
+grant execute on function badges.period_final(timestamptz) to service_role;
+
+/**
+ * The period a request names: 'current' (or null), 'previous', or an ISO date inside a period.
+ * A season board has one period (its season), an all-time board one (always current). BD004 for
+ * anything else, a period not started yet or a date outside the season.
+ */
+create or replace function badges.requested_period(p_board badges.leaderboards, p_period text)
+returns date
+language plpgsql stable
+set search_path = ''
+as $$
+declare
+  v_current date := case p_board.period
+    when 'season' then (p_board.starts_at at time zone p_board.timezone)::date
+    else badges.board_period(p_board, pg_catalog.now()) end;
+  v_period date;
+begin
+  if p_period is null or p_period = 'current' then
+    return v_current;
+  elsif p_period = 'previous' and p_board.period not in ('all_time', 'season') then
+    return badges.board_period(p_board, (v_current::timestamp at time zone p_board.timezone)
+                                        - interval '1 microsecond');
+  elsif p_period = 'previous' or p_board.period = 'all_time' then
+    raise exception using errcode = 'BD004', message = 'the board has one period',
+      detail = pg_catalog.format('%L is a %s board: ask for its current period.',
+                                 p_board.id, replace(p_board.period, '_', '-'));
+  elsif p_period !~ '^\d{4}-\d{2}-\d{2}$' then
+    raise exception using errcode = 'BD004', message = 'invalid period',
+      detail = 'period is "current", "previous" or a date (YYYY-MM-DD) inside a period.';
+  end if;
+  begin
+    v_period := badges.board_period(
+      p_board, p_period::date::timestamp at time zone p_board.timezone);
+  exception when datetime_field_overflow or invalid_datetime_format then
+    raise exception using errcode = 'BD004', message = 'invalid period',
+      detail = pg_catalog.format('%L is not a date.', p_period);
+  end;
+  if v_period is null then
+    raise exception using errcode = 'BD004', message = 'date outside the season',
+      detail = pg_catalog.format('%L is not inside the season of %L.', p_period, p_board.id);
+  elsif v_period > v_current then
+    raise exception using errcode = 'BD004', message = 'period not started',
+      detail = pg_catalog.format('The period of %L has not started yet.', p_period);
+  end if;
+  return v_period;
+end;
+$$;
+revoke execute on function badges.requested_period(badges.leaderboards, text)
+  from public, anon, authenticated;
+grant execute on function badges.requested_period(badges.leaderboards, text) to service_role;
+
+/* ----------------------------------------------------------------------------------------- */
+/* Writes                                                                                    */
+/* ----------------------------------------------------------------------------------------- */
+
+/**
+ * Add changes of p_metric (p_amounts[i] for p_users[i] at p_ats[i]) to every enabled board over
+ * it, in the period each change falls in (not in an archived one, nor outside a season), with
+ * the per-value counts. Nothing runs (one index probe) when no board ranks the metric.
+ */
+create or replace function badges.bump_boards(
+  p_metric text, p_users uuid[], p_amounts bigint[], p_ats timestamptz[])
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if not exists (select 1 from badges.leaderboards l where l.metric = p_metric and l.enabled) then
+    return;
+  end if;
+  with changes as (
+    select l.id as board_id, badges.board_period(l, e.at) as period, e.user_id,
+           sum(e.amount)::bigint as amount, max(e.at) as at
+    from rows from (pg_catalog.unnest(p_users), pg_catalog.unnest(p_amounts),
+                    pg_catalog.unnest(p_ats)) e(user_id, amount, at)
+    cross join badges.leaderboards l
+    where l.metric = p_metric and l.enabled
+    group by 1, 2, 3
+  ), live as (
+    select c.* from changes c
+    where c.period is not null and c.amount <> 0
+      and not exists (select 1 from badges.board_periods p
+                      where p.board_id = c.board_id and p.period = c.period)
+  ), written as (
+    insert into badges.board_entries as b (board_id, period, user_id, value, at)
+    select board_id, period, user_id, amount, at from live order by board_id, period, user_id
+    on conflict (board_id, period, user_id) do update
+      set value = b.value + excluded.value, at = greatest(b.at, excluded.at)
+    returning b.board_id, b.period, b.user_id, b.value
+  )
+  insert into badges.board_deltas (board, period, value, users)
+  select board_id, period, value, sum(users) from (
+    select w.board_id, w.period, w.value, 1 as users from written w where w.value > 0
+    union all
+    select w.board_id, w.period, w.value - l.amount, -1
+    from written w join live l using (board_id, period, user_id)
+    where w.value - l.amount > 0) moves
+  group by board_id, period, value having sum(users) <> 0;
+end;
+$$;
+revoke execute on function badges.bump_boards(text, uuid[], bigint[], timestamptz[])
+  from public, anon, authenticated;
+grant execute on function badges.bump_boards(text, uuid[], bigint[], timestamptz[])
+  to service_role;
+
+/**
+ * Refill a board's live period from the record: the totals for all_time, else the changes dated
+ * inside the current period (metric events, awards, first correct quiz answers). Its other live
+ * entries are dropped (archives stay). Returns the entries written.
+ */
+create or replace function badges.refill_board(p_board_id text)
+returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_board badges.leaderboards;
+  v_period date;
+  v_from timestamptz;
+  v_to timestamptz;
+  v_rows integer;
+begin
+  select * into strict v_board from badges.leaderboards where id = p_board_id;
+  v_period := case v_board.period
+    when 'season' then (v_board.starts_at at time zone v_board.timezone)::date
+    else badges.board_period(v_board, pg_catalog.now()) end;
+  select b.starts_at, b.ends_at into v_from, v_to from badges.period_bounds(v_board, v_period) b;
+  -- The fold's lock first, as archive_period takes it: one lock order.
+  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('badges.fold_counts', 0));
+  delete from badges.board_entries where board_id = p_board_id;
+  delete from badges.board_deltas where board = p_board_id;
+  delete from badges.board_counts where board = p_board_id;
+  if exists (select 1 from badges.board_periods p
+             where p.board_id = p_board_id and p.period = v_period) then
+    return 0;
+  end if;
+
+  with record as (
+    select t.user_id, t.total as amount, t.updated_at as at
+    from badges.metric_totals t
+    where v_board.period = 'all_time' and t.metric = v_board.metric
+    union all
+    select e.user_id, e.amount, e.occurred_at
+    from badges.metric_events e
+    where v_board.period <> 'all_time' and e.metric = v_board.metric
+      and e.occurred_at >= v_from and e.occurred_at < v_to
+    union all
+    select s.user_id, s.badge_count, s.badge_count_at
+    from badges.user_stats s
+    where v_board.period = 'all_time' and v_board.metric = 'badge_count'
+    union all
+    select a.user_id, 1, a.earned_at
+    from badges.awards a
+    where v_board.period <> 'all_time' and v_board.metric = 'badge_count'
+      and a.earned_at >= v_from and a.earned_at < v_to
+    union all
+    select s.user_id, s.correct_count, s.correct_count_at
+    from badges.user_stats s
+    where v_board.period = 'all_time' and v_board.metric = 'quiz_correct'
+    union all
+    select q.user_id, 1, q.first_correct_at
+    from badges.quiz_scores q
+    where v_board.period <> 'all_time' and v_board.metric = 'quiz_correct'
+      and q.first_correct_at >= v_from and q.first_correct_at < v_to
+  ), entries as (
+    insert into badges.board_entries (board_id, period, user_id, value, at)
+    select p_board_id, v_period, user_id, sum(amount), coalesce(max(at), pg_catalog.now())
+    from record group by user_id having sum(amount) <> 0
+    order by user_id
+    returning value
+  )
+  insert into badges.board_counts (board, period, value, users)
+  select p_board_id, v_period, value, count(*) from entries where value > 0 group by value;
+  select count(*) into v_rows from badges.board_entries where board_id = p_board_id;
+  return v_rows;
+end;
+$$;
+revoke execute on function badges.refill_board(text) from public, anon, authenticated;
+grant execute on function badges.refill_board(text) to service_role;
+
+/**
+ * Make the leaderboards equal to the catalog's (p_boards: [{id, name, description, metric,
+ * period, timezone, week_start, starts_at, ends_at, sort_order}]); boards missing from it are
+ * disabled. BD004 for an unknown time zone, BD005 for a metric that is neither declared nor
+ * built in. A new board, one whose ranking changed (metric, period, time zone, week start,
+ * season) and one enabled again is refilled (badges.refill_board). Returns the rows written.
+ */
+create or replace function badges.sync_leaderboards(p_boards jsonb)
+returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_board record;
+  v_changed integer := 0;
+  v_rows integer;
+begin
+  for v_board in
+    select * from pg_catalog.jsonb_to_recordset(p_boards) as b(
+      id text, name text, description text, metric text, period text, timezone text,
+      week_start smallint, starts_at timestamptz, ends_at timestamptz, sort_order integer)
+  loop
+    if not exists (select 1 from pg_catalog.pg_timezone_names z
+                   where z.name = coalesce(v_board.timezone, 'UTC')) then
+      raise exception using errcode = 'BD004', message = 'unknown time zone',
+        detail = pg_catalog.format('The leaderboard %L has the time zone %L, which PostgreSQL'
+                                   ' does not know.', v_board.id, v_board.timezone);
+    end if;
+    if v_board.metric not in ('badge_count', 'quiz_correct')
+       and not exists (select 1 from badges.metrics m where m.id = v_board.metric and m.enabled)
+    then
+      raise exception using errcode = 'BD005', message = 'unknown metric',
+        detail = pg_catalog.format('The leaderboard %L ranks %L, which is neither a metric of'
+                                   ' the catalog nor badge_count or quiz_correct.',
+                                   v_board.id, v_board.metric);
+    end if;
+    insert into badges.leaderboards as t
+      (id, name, description, metric, period, timezone, week_start, starts_at, ends_at,
+       sort_order, enabled)
+    values (v_board.id, v_board.name, coalesce(v_board.description, ''), v_board.metric,
+            coalesce(v_board.period, 'all_time'), coalesce(v_board.timezone, 'UTC'),
+            coalesce(v_board.week_start, 1), v_board.starts_at, v_board.ends_at,
+            coalesce(v_board.sort_order, 0), true)
+    on conflict (id) do update set
+      name = excluded.name, description = excluded.description, metric = excluded.metric,
+      period = excluded.period, timezone = excluded.timezone, week_start = excluded.week_start,
+      starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+      sort_order = excluded.sort_order, enabled = true, updated_at = now()
+    where (t.name, t.description, t.metric, t.period, t.timezone, t.week_start, t.starts_at,
+           t.ends_at, t.sort_order, t.enabled)
+      is distinct from (excluded.name, excluded.description, excluded.metric, excluded.period,
+           excluded.timezone, excluded.week_start, excluded.starts_at, excluded.ends_at,
+           excluded.sort_order, true);
+    get diagnostics v_rows = row_count;
+    v_changed := v_changed + v_rows;
+  end loop;
+
+  -- Refill what the writes above made new or re-ranked: compared with what the entries were
+  -- counted under (the definition as of their last refill, kept in board_refills).
+  for v_board in
+    select l.id from badges.leaderboards l
+    left join badges.board_refills r on r.board_id = l.id
+    where l.enabled
+      and (r.board_id is null
+           or (r.metric, r.period, r.timezone, r.week_start, r.starts_at, r.ends_at)
+              is distinct from (l.metric, l.period, l.timezone, l.week_start, l.starts_at,
+                                l.ends_at))
+  loop
+    perform badges.refill_board(v_board.id);
+    insert into badges.board_refills as r
+      (board_id, metric, period, timezone, week_start, starts_at, ends_at)
+    select id, metric, period, timezone, week_start, starts_at, ends_at
+    from badges.leaderboards where id = v_board.id
+    on conflict (board_id) do update set
+      metric = excluded.metric, period = excluded.period, timezone = excluded.timezone,
+      week_start = excluded.week_start, starts_at = excluded.starts_at,
+      ends_at = excluded.ends_at, refilled_at = now();
+  end loop;
+
+  update badges.leaderboards set enabled = false, updated_at = now()
+  where enabled and id not in (select b ->> 'id' from pg_catalog.jsonb_array_elements(p_boards) b);
+  get diagnostics v_rows = row_count;
+  -- A disabled board stops counting: enabled again, it is refilled.
+  delete from badges.board_refills r
+  where not exists (select 1 from badges.leaderboards l where l.id = r.board_id and l.enabled);
+  return v_changed + v_rows;
+end;
+$$;
+revoke execute on function badges.sync_leaderboards(jsonb) from public, anon, authenticated;
+grant execute on function badges.sync_leaderboards(jsonb) to service_role;
+
+/* ----------------------------------------------------------------------------------------- */
+/* History                                                                                   */
+/* ----------------------------------------------------------------------------------------- */
+
+/**
+ * Archive the period p_period of p_board once: its final ranking into board_archive, its row
+ * into board_periods, its live entries and counts dropped; then award the rank badges of the
+ * board. The period's row is inserted first: a concurrent caller waits on it and then finds it
+ * (on conflict do nothing). Archiving takes the fold's lock before that row (one lock order:
+ * the lock, then the row), since it drops counts a fold would otherwise write back; an archived
+ * period is seen without either. Returns true when this call archived the period.
+ */
+create or replace function badges.archive_period(p_board badges.leaderboards, p_period date)
+returns boolean
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_total bigint;
+begin
+  if exists (select 1 from badges.board_periods p
+             where p.board_id = p_board.id and p.period = p_period) then
+    return false;
+  end if;
+  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('badges.fold_counts', 0));
+  insert into badges.board_periods (board_id, period, starts_at, ends_at, total)
+  select p_board.id, p_period, b.starts_at, b.ends_at, 0
+  from badges.period_bounds(p_board, p_period) b
+  on conflict do nothing;
+  if not found then
+    return false;
+  end if;
+  insert into badges.board_archive (board_id, period, position, user_id, rank, value, at)
+  select p_board.id, p_period, pg_catalog.row_number() over w, e.user_id, pg_catalog.rank() over w,
+         e.value, e.at
+  from badges.board_entries e
+  where e.board_id = p_board.id and e.period = p_period and e.value > 0
+  window w as (order by e.value desc, e.at, e.user_id);
+  get diagnostics v_total = row_count;
+  update badges.board_periods set total = v_total
+  where board_id = p_board.id and period = p_period;
+
+  delete from badges.board_entries where board_id = p_board.id and period = p_period;
+  delete from badges.board_deltas where board = p_board.id and period = p_period;
+  delete from badges.board_counts where board = p_board.id and period = p_period;
+
+  perform 1
+  from badges.definitions d
+  cross join lateral badges.award_rules(null, array['rank'], d.id) a
+  where d.rule = 'rank' and d.board = p_board.id and d.enabled;
+  return true;
+end;
+$$;
+revoke execute on function badges.archive_period(badges.leaderboards, date)
+  from public, anon, authenticated;
+grant execute on function badges.archive_period(badges.leaderboards, date) to service_role;
+
+/**
+ * Archive every final period not archived yet: each board's previous period (unless it ended
+ * before the board existed and has no entries) and any older one that still has live counts. The daily batch
+ * (check_badges_all) runs it. Returns the periods archived.
+ */
+create or replace function badges.archive_boards()
+returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_due record;
+  v_archived integer := 0;
+begin
+  for v_due in
+    select l as board, p.period
+    from badges.leaderboards l
+    cross join lateral (
+      select badges.board_period(l, b.starts_at - interval '1 microsecond') as period
+      from badges.period_bounds(l, badges.board_period(l, pg_catalog.now())) b
+      where l.period in ('daily', 'weekly', 'monthly')
+      union
+      select (l.starts_at at time zone l.timezone)::date where l.period = 'season'
+      union
+      select c.period from badges.board_counts c where c.board = l.id
+      union
+      select c.period from badges.board_deltas c where c.board = l.id) p
+    cross join lateral badges.period_bounds(l, p.period) b
+    where l.enabled and l.period <> 'all_time' and p.period is not null
+      and badges.period_final(b.ends_at)
+      and (b.ends_at > l.created_at
+           or exists (select 1 from badges.board_entries e
+                      where e.board_id = l.id and e.period = p.period))
+      and not exists (select 1 from badges.board_periods x
+                      where x.board_id = l.id and x.period = p.period)
+    order by l.id, p.period
+  loop
+    if badges.archive_period(v_due.board, v_due.period) then
+      v_archived := v_archived + 1;
+    end if;
+  end loop;
+  return v_archived;
+end;
+$$;
+revoke execute on function badges.archive_boards() from public, anon, authenticated;
+grant execute on function badges.archive_boards() to service_role;
+
+/* ----------------------------------------------------------------------------------------- */
+/* Reads                                                                                     */
+/* ----------------------------------------------------------------------------------------- */
+
+/** A board as clients see it. */
+create or replace function badges.board_json(l badges.leaderboards)
+returns json
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+  return pg_catalog.json_build_object(
+    'id', l.id, 'name', l.name, 'description', l.description, 'metric', l.metric,
+    'period', l.period, 'timezone', l.timezone,
+    'week_start', case when l.period = 'weekly' then l.week_start end,
+    'starts_at', l.starts_at, 'ends_at', l.ends_at);
+end;
+$$;
+revoke execute on function badges.board_json(badges.leaderboards) from public, anon, authenticated;
+grant execute on function badges.board_json(badges.leaderboards) to service_role;
+
+/**
+ * The values of a live board period, highest first, with their competition ranks (1 + the
+ * users at greater values, from the per-value counts, folded and pending) and the total: a few
+ * rows per distinct value, never the board's. Readers look a value's rank up by its position.
+ * (Here and in the other reads, plpgsql rather than SQL functions: a SQL function with SET is
+ * planned anew on every call, a plpgsql statement once per session.)
+ */
+create or replace function badges.board_values(
+  p_board text, p_period date, out vals bigint[], out ranks bigint[], out total bigint)
+returns record
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+  select coalesce(pg_catalog.array_agg(r.value order by r.value desc), '{}'),
+         coalesce(pg_catalog.array_agg(r.rank order by r.value desc), '{}'),
+         coalesce(sum(r.users), 0)::bigint
+  into vals, ranks, total
+  from (
+    select c.value, c.users,
+           1 + coalesce(sum(c.users) over (order by c.value desc
+                                           rows between unbounded preceding and 1 preceding), 0)
+             as rank
+    from (select x.value, sum(x.users)::bigint as users
+          from (select b.value, b.users from badges.board_counts b
+                where b.board = p_board and b.period = p_period
+                union all
+                select b.value, b.users from badges.board_deltas b
+                where b.board = p_board and b.period = p_period) x
+          where x.value > 0
+          group by x.value
+          having sum(x.users) > 0) c) r;
+end;
+$$;
+revoke execute on function badges.board_values(text, date) from public, anon, authenticated;
+grant execute on function badges.board_values(text, date) to service_role;
+
+/**
+ * Board entries as JSON, [{rank, user_id, <p_key>: value}], from a page's values and users in
+ * order; each rank is p_ranks at the position of its value in p_vals (badges.board_values, or
+ * an archived page's own). Concatenated rather than built by json_build_object, which costs
+ * twice as much for a page of 100; ids and numbers need no escaping, and the key is ours.
+ */
+create or replace function badges.entries_json(
+  p_key text, p_values bigint[], p_users uuid[], p_vals bigint[], p_ranks bigint[])
+returns json
+language plpgsql immutable
+set search_path = ''
+as $$
+begin
+  return coalesce('[' || (
+    select pg_catalog.string_agg(
+             '{"rank":' || p_ranks[pg_catalog.array_position(p_vals, e.value)]
+             || ',"user_id":"' || e.user_id || '","' || p_key || '":' || e.value || '}',
+             ',' order by e.ord)
+    from rows from (pg_catalog.unnest(p_values), pg_catalog.unnest(p_users))
+      with ordinality e(value, user_id, ord)) || ']', '[]')::json;
+end;
+$$;
+revoke execute on function badges.entries_json(text, bigint[], uuid[], bigint[], bigint[])
+  from public, anon, authenticated;
+grant execute on function badges.entries_json(text, bigint[], uuid[], bigint[], bigint[])
+  to service_role;
+
+/**
+ * One page of a live board period, as badges.board_page pages the built-in boards: from
+ * p_offset, or after the entry (p_after_value, p_after_at, p_after_user).
+ * Returns {entries: [{rank, user_id, value}], me, total, next_after}.
+ */
+create or replace function badges.live_page(
+  p_board text, p_period date, p_user_id uuid, p_limit integer, p_offset integer,
+  p_after_value bigint, p_after_at timestamptz, p_after_user uuid)
+returns json
+language plpgsql stable
+set search_path = ''
+set plan_cache_mode = force_generic_plan
+as $$
+declare
+  v_counts record;
+  v_at integer;
+  v_start bigint;
+  v_skip bigint := 0;
+  v_values bigint[];
+  v_ats timestamptz[];
+  v_users uuid[];
+  v_mine bigint;
+  v_after_at timestamptz := coalesce(p_after_at, '-infinity');
+  v_after_user uuid := coalesce(p_after_user, '00000000-0000-0000-0000-000000000000');
+begin
+  select * into v_counts from badges.board_values(p_board, p_period);
+  if p_after_value is not null then
+    v_start := p_after_value;
+  elsif pg_catalog.cardinality(v_counts.vals) > 0 then
+    -- The smallest value whose first rank is within offset + 1, and the entries to skip in it.
+    v_at := 1;
+    while v_at < pg_catalog.cardinality(v_counts.vals)
+          and v_counts.ranks[v_at + 1] <= p_offset + 1 loop
+      v_at := v_at + 1;
+    end loop;
+    v_start := v_counts.vals[v_at];
+    v_skip := p_offset + 1 - v_counts.ranks[v_at];
+  end if;
+
+  select pg_catalog.array_agg(value order by value desc, at, user_id),
+         pg_catalog.array_agg(at order by value desc, at, user_id),
+         pg_catalog.array_agg(user_id order by value desc, at, user_id)
+  into v_values, v_ats, v_users
+  from (
+    (select e.value, e.at, e.user_id from badges.board_entries e
+     where e.board_id = p_board and e.period = p_period and e.value > 0 and e.value = v_start
+       and (e.at, e.user_id) > (v_after_at, v_after_user)
+     order by e.at, e.user_id
+     offset v_skip limit p_limit + 1)
+    union all
+    (select e.value, e.at, e.user_id from badges.board_entries e
+     where e.board_id = p_board and e.period = p_period and e.value > 0 and e.value < v_start
+     order by e.value desc, e.at, e.user_id
+     limit p_limit + 1)
+    order by 1 desc, 2, 3
+    limit p_limit + 1) page;
+
+  if p_user_id is not null then
+    select e.value into v_mine from badges.board_entries e
+    where e.board_id = p_board and e.period = p_period and e.user_id = p_user_id;
+  end if;
+
+  return pg_catalog.json_build_object(
+    'entries', badges.entries_json('value', v_values[1:p_limit], v_users[1:p_limit],
+                                   v_counts.vals, v_counts.ranks),
+    'me', case when v_mine > 0 then pg_catalog.json_build_object(
+            'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, v_mine)],
+            'user_id', p_user_id, 'value', v_mine) end,
+    'total', v_counts.total,
+    'next_after', case when pg_catalog.cardinality(v_values) > p_limit then
+      pg_catalog.json_build_object('value', v_values[p_limit], 'at', v_ats[p_limit],
+                                   'user_id', v_users[p_limit]) end);
+end;
+$$;
+revoke execute on function badges.live_page(
+  text, date, uuid, integer, integer, bigint, timestamptz, uuid) from public, anon, authenticated;
+grant execute on function badges.live_page(
+  text, date, uuid, integer, integer, bigint, timestamptz, uuid) to service_role;
+
+/**
+ * One page of an archived period: by position, from p_offset or after the entry of
+ * p_after_user. Returns {entries, me, total, next_after} as badges.live_page does.
+ */
+create or replace function badges.archived_page(
+  p_board text, p_period date, p_user_id uuid, p_limit integer, p_offset integer,
+  p_after_user uuid)
+returns json
+language plpgsql stable
+set search_path = ''
+as $$
+declare
+  v_after bigint := p_offset;
+  v_page badges.board_archive[];
+begin
+  if p_after_user is not null then
+    select x.position into v_after from badges.board_archive x
+    where x.board_id = p_board and x.period = p_period and x.user_id = p_after_user;
+  end if;
+  -- One more than the page: whether a next page exists.
+  select pg_catalog.array_agg(x order by x.position) into v_page
+  from (select * from badges.board_archive x
+        where x.board_id = p_board and x.period = p_period and x.position > coalesce(v_after, 0)
+        order by x.position limit p_limit + 1) x;
+  return pg_catalog.json_build_object(
+    'entries', badges.entries_json(
+      'value', array(select e.value from pg_catalog.unnest(v_page[1:p_limit]) e),
+      array(select e.user_id from pg_catalog.unnest(v_page[1:p_limit]) e),
+      array(select e.value from pg_catalog.unnest(v_page) e),
+      array(select e.rank from pg_catalog.unnest(v_page) e)),
+    'me', (select pg_catalog.json_build_object('rank', x.rank, 'user_id', x.user_id,
+                                               'value', x.value)
+           from badges.board_archive x
+           where x.board_id = p_board and x.period = p_period and x.user_id = p_user_id),
+    'total', coalesce((select p.total from badges.board_periods p
+                       where p.board_id = p_board and p.period = p_period), 0),
+    'next_after', case when pg_catalog.cardinality(v_page) > p_limit then
+      pg_catalog.json_build_object('value', v_page[p_limit].value, 'at', v_page[p_limit].at,
+                                   'user_id', v_page[p_limit].user_id) end);
+end;
+$$;
+revoke execute on function badges.archived_page(text, date, uuid, integer, integer, uuid)
+  from public, anon, authenticated;
+grant execute on function badges.archived_page(text, date, uuid, integer, integer, uuid)
+  to service_role;
+
+/**
+ * The board p_board and the period a request names, the period archived first when it is final
+ * and not archived yet (the lazy half of "archived once"). BD013 for a board the catalog does not
+ * declare. Returns the board, the period and whether the period is final.
+ */
+create or replace function badges.open_board(
+  p_board_id text, p_period text,
+  out board badges.leaderboards, out period date, out starts_at timestamptz,
+  out ends_at timestamptz, out final boolean)
+returns record
+language plpgsql
+set search_path = ''
+as $$
+begin
+  select * into board from badges.leaderboards l where l.id = p_board_id and l.enabled;
+  if not found then
+    raise exception using errcode = 'BD013', message = 'unknown leaderboard',
+      detail = pg_catalog.format('No leaderboard of the catalog has the id %L.', p_board_id);
+  end if;
+  period := badges.requested_period(board, p_period);
+  select b.starts_at, b.ends_at into starts_at, ends_at from badges.period_bounds(board, period) b;
+  final := ends_at is not null and badges.period_final(ends_at);
+  -- A period that ended before the board existed and has no entries is empty: read, not
+  -- archived (clients may name any past date).
+  if final and (ends_at > board.created_at
+                or exists (select 1 from badges.board_entries e
+                           where e.board_id = board.id and e.period = open_board.period)) then
+    perform badges.archive_period(board, period);
+  end if;
+end;
+$$;
+revoke execute on function badges.open_board(text, text) from public, anon, authenticated;
+grant execute on function badges.open_board(text, text) to service_role;
+
+/** The `period` object of a board answer. */
+create or replace function badges.period_json(
+  p_board badges.leaderboards, p_period date, p_starts_at timestamptz, p_ends_at timestamptz,
+  p_final boolean)
+returns json
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+  return pg_catalog.json_build_object(
+    'start', case when p_board.period <> 'all_time' then p_period end,
+    'starts_at', p_starts_at, 'ends_at', p_ends_at, 'final', p_final);
+end;
+$$;
+revoke execute on function badges.period_json(
+  badges.leaderboards, date, timestamptz, timestamptz, boolean) from public, anon, authenticated;
+grant execute on function badges.period_json(
+  badges.leaderboards, date, timestamptz, timestamptz, boolean) to service_role;
+
+/**
+ * A catalog board's page: `leaderboard {board, period, limit, offset | after}`. Same ranking
+ * rules as the built-in boards. Returns {board, period: {start, starts_at, ends_at, final},
+ * entries: [{rank, user_id, value}], me, total, next_after}.
+ */
+create or replace function badges.board_leaderboard(
+  p_user_id uuid, p_board_id text, p_period text, p_limit integer, p_offset integer,
+  p_after_value bigint default null, p_after_at timestamptz default null,
+  p_after_user uuid default null)
+returns json
+language plpgsql
+set search_path = ''
+set jit = off
+as $$
+declare
+  v_open record;
+  v_page json;
+begin
+  select * into v_open from badges.open_board(p_board_id, p_period);
+  if v_open.final then
+    v_page := badges.archived_page(p_board_id, v_open.period, p_user_id, p_limit, p_offset,
+                                   p_after_user);
+  else
+    v_page := badges.live_page(p_board_id, v_open.period, p_user_id, p_limit, p_offset,
+                               p_after_value, p_after_at, p_after_user);
+  end if;
+  return (pg_catalog.jsonb_build_object(
+    'board', badges.board_json(v_open.board),
+    'period', badges.period_json(v_open.board, v_open.period, v_open.starts_at, v_open.ends_at,
+                                 v_open.final))
+    || v_page::jsonb)::json;
+end;
+$$;
+revoke execute on function badges.board_leaderboard(
+  uuid, text, text, integer, integer, bigint, timestamptz, uuid) from public, anon, authenticated;
+grant execute on function badges.board_leaderboard(
+  uuid, text, text, integer, integer, bigint, timestamptz, uuid) to service_role;
+
+/**
+ * `around_me {board, period, radius}`: the caller's entry with up to p_radius entries above and
+ * below, in board order, with ranks. Off the board: me null, no entries.
+ * Returns {board, period, entries, me, total}.
+ */
+create or replace function badges.around_me(
+  p_user_id uuid, p_board_id text, p_period text, p_radius integer)
+returns json
+language plpgsql
+set search_path = ''
+set jit = off
+set plan_cache_mode = force_generic_plan
+as $$
+declare
+  v_open record;
+  v_mine badges.board_entries;
+  v_position bigint;
+  v_counts record;
+  v_entries json;
+  v_me json;
+  v_total bigint;
+begin
+  if p_radius is null or p_radius not between 1 and 25 then
+    raise exception using errcode = 'BD004', message = 'radius must be between 1 and 25';
+  end if;
+  select * into v_open from badges.open_board(p_board_id, p_period);
+  if v_open.final then
+    select x.position into v_position from badges.board_archive x
+    where x.board_id = p_board_id and x.period = v_open.period and x.user_id = p_user_id;
+    select pg_catalog.json_agg(pg_catalog.json_build_object(
+             'rank', x.rank, 'user_id', x.user_id, 'value', x.value) order by x.position)
+    into v_entries
+    from badges.board_archive x
+    where x.board_id = p_board_id and x.period = v_open.period
+      and x.position between v_position - p_radius and v_position + p_radius;
+    select pg_catalog.json_build_object('rank', x.rank, 'user_id', x.user_id, 'value', x.value)
+    into v_me
+    from badges.board_archive x
+    where x.board_id = p_board_id and x.period = v_open.period and x.position = v_position;
+    select p.total into v_total from badges.board_periods p
+    where p.board_id = p_board_id and p.period = v_open.period;
+  else
+    select * into v_counts from badges.board_values(p_board_id, v_open.period);
+    v_total := v_counts.total;
+    select * into v_mine from badges.board_entries e
+    where e.board_id = p_board_id and e.period = v_open.period and e.user_id = p_user_id
+      and e.value > 0;
+    if found then
+      with above as (
+        select * from (
+          (select e.value, e.at, e.user_id from badges.board_entries e
+           where e.board_id = p_board_id and e.period = v_open.period and e.value > 0
+             and e.value = v_mine.value and (e.at, e.user_id) < (v_mine.at, v_mine.user_id)
+           order by e.at desc, e.user_id desc limit p_radius)
+          union all
+          (select e.value, e.at, e.user_id from badges.board_entries e
+           where e.board_id = p_board_id and e.period = v_open.period and e.value > 0
+             and e.value > v_mine.value
+           order by e.value, e.at desc, e.user_id desc limit p_radius)) a
+        order by value, at desc, user_id desc limit p_radius
+      ), below as (
+        select * from (
+          (select e.value, e.at, e.user_id from badges.board_entries e
+           where e.board_id = p_board_id and e.period = v_open.period and e.value > 0
+             and e.value = v_mine.value and (e.at, e.user_id) > (v_mine.at, v_mine.user_id)
+           order by e.at, e.user_id limit p_radius)
+          union all
+          (select e.value, e.at, e.user_id from badges.board_entries e
+           where e.board_id = p_board_id and e.period = v_open.period and e.value > 0
+             and e.value < v_mine.value
+           order by e.value desc, e.at, e.user_id limit p_radius)) b
+        order by value desc, at, user_id limit p_radius
+      ), window_ as (
+        select value, at, user_id from above
+        union all select v_mine.value, v_mine.at, v_mine.user_id
+        union all select value, at, user_id from below
+      )
+      select pg_catalog.json_agg(pg_catalog.json_build_object(
+               'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, w.value)],
+               'user_id', w.user_id, 'value', w.value) order by w.value desc, w.at, w.user_id)
+      into v_entries from window_ w;
+      v_me := pg_catalog.json_build_object(
+        'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, v_mine.value)],
+        'user_id', p_user_id, 'value', v_mine.value);
+    end if;
+  end if;
+  return pg_catalog.json_build_object(
+    'board', badges.board_json(v_open.board),
+    'period', badges.period_json(v_open.board, v_open.period, v_open.starts_at, v_open.ends_at,
+                                 v_open.final),
+    'entries', coalesce(v_entries, '[]'::json), 'me', v_me, 'total', coalesce(v_total, 0));
+end;
+$$;
+revoke execute on function badges.around_me(uuid, text, text, integer)
+  from public, anon, authenticated;
+grant execute on function badges.around_me(uuid, text, text, integer) to service_role;
+
+/**
+ * The placings behind a user's rank badge: how many archived periods of its board the user
+ * finished within its top threshold, and the latest. Returns {times, latest: {period, rank}}.
+ */
+create or replace function badges.placings(p_user_id uuid, d badges.definitions)
+returns jsonb
+language sql stable
+set search_path = ''
+as $$
+  select pg_catalog.jsonb_build_object(
+    'times', count(*),
+    'latest', (pg_catalog.array_agg(pg_catalog.jsonb_build_object('period', x.period, 'rank', x.rank)
+                                    order by x.period desc))[1])
+  from badges.board_archive x
+  where x.user_id = p_user_id and x.board_id = d.board and x.rank <= d.threshold
+    and x.rank <= 100
+$$;
+revoke execute on function badges.placings(uuid, badges.definitions)
+  from public, anon, authenticated;
+grant execute on function badges.placings(uuid, badges.definitions) to service_role;
