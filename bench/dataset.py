@@ -8,8 +8,9 @@
   0.7, the streaks computed from the days (streak badges are left for the batch check to award);
 - quiz answers for `quizzers` users (default 100,000) on the catalog's providers, with
   `correct_count` on the score leaderboard;
-- two catalog leaderboards: `bench_badges` (badges held, all time: every user) and `bench_week`
-  (a weekly board over a metric: every user with 1 to 200 points this week and last week);
+- two catalog leaderboards over a metric of points: `bench_all` (all time) and `bench_week`
+  (weekly); every user earned 1 to 200 points last week and again this week (the metric's
+  events and totals, and the boards' entries, as `track` writes them);
 - reference tables in schema `bench`: `raw_awards` (shaped like badges.awards, empty),
   `raw_noop` (the same shape, holding every user's `social_sharer`), and `board` (a narrow
   table with the badge-count board: user_id, value, at, index (value desc, at, user_id)).
@@ -43,6 +44,8 @@ LOADED = (
     "badges.quiz_scores",
     "badges.definitions",
     "badges.board_entries",
+    "badges.metric_events",
+    "badges.metric_totals",
 )
 
 REFERENCES = ("bench.raw_awards", "bench.raw_noop", "bench.board")
@@ -131,26 +134,44 @@ STEPS: list[tuple[str, str]] = [
         """,
     ),
     (
-        # Two catalog boards: badges held (all time: every user, filled by the sync from
-        # user_stats) and a weekly one over a metric, whose every user has points (1 to 200,
-        # skewed) this week and last week (archived by the figures).
+        # Two catalog boards over a metric of points (not over badge_count: the award figures
+        # stay those of the v1 catalog, without boards): all time, and weekly. Every user
+        # earned points (1 to 200 each time, skewed) twice: last week and in the last hour,
+        # recorded as the metric's events and totals, and counted on the boards as `track`
+        # would count them.
         "catalog boards",
         """
         insert into badges.metrics (id, name) values ('bench_points', 'Points')
         on conflict do nothing;
         select badges.sync_leaderboards('[
-          {"id": "bench_badges", "name": "Most badges", "metric": "badge_count"},
+          {"id": "bench_all", "name": "Points", "metric": "bench_points"},
           {"id": "bench_week", "name": "Points this week", "metric": "bench_points",
            "period": "weekly"}]');
         update badges.leaderboards set created_at = now() - interval '30 days';
+        create temp table points on commit drop as
+        select user_id, 1 + floor(199 * power(random(), 3))::int as last_week,
+               1 + floor(199 * power(random(), 3))::int as this_week,
+               now() - interval '7 days' - random() * interval '1 hour' as last_at,
+               now() - random() * interval '1 hour' as this_at
+        from bench.users;
+        insert into badges.metric_events (user_id, metric, amount, total, occurred_at)
+        select user_id, 'bench_points', amount, total, at
+        from (select user_id, last_week as amount, last_week as total, last_at as at
+              from points
+              union all
+              select user_id, this_week, last_week + this_week, this_at from points) e
+        order by user_id, total;
+        insert into badges.metric_totals (user_id, metric, total, updated_at)
+        select user_id, 'bench_points', last_week + this_week, this_at from points
+        order by user_id;
         insert into badges.board_entries (board_id, period, user_id, value, at)
-        select 'bench_week', p.period, u.user_id, 1 + floor(199 * power(random(), 3))::int,
-               p.at - random() * interval '3 days'
-        from bench.users u
-        cross join (select badges.board_period(l, x.at) as period, x.at
-                    from badges.leaderboards l
-                    cross join (values (now()), (now() - interval '7 days')) x(at)
-                    where l.id = 'bench_week') p
+        select l.id, badges.board_period(l, e.at), e.user_id, sum(e.amount), max(e.at)
+        from (select user_id, last_week as amount, last_at as at from points
+              union all
+              select user_id, this_week, this_at from points) e
+        cross join badges.leaderboards l
+        where l.id in ('bench_all', 'bench_week')
+        group by 1, 2, 3
         order by 1, 2, 3;
         """,
     ),

@@ -158,7 +158,7 @@ def write_scripts(users: int, quizzers: int) -> list[tuple[Script, Script]]:
         (
             Script(
                 "catalog board, all time (me, 100, 0)",
-                f"{pick}select badges.board_leaderboard({USER}, 'bench_badges', null, 100, 0);\n",
+                f"{pick}select badges.board_leaderboard({USER}, 'bench_all', null, 100, 0);\n",
                 1,
             ),
             ref_scan,
@@ -183,7 +183,7 @@ def write_scripts(users: int, quizzers: int) -> list[tuple[Script, Script]]:
         (
             Script(
                 "around_me(me, radius 25), all time",
-                f"{pick}select badges.around_me({USER}, 'bench_badges', null, 25);\n",
+                f"{pick}select badges.around_me({USER}, 'bench_all', null, 25);\n",
                 1,
             ),
             ref_scan,

@@ -233,78 +233,42 @@ CREATE FUNCTION badges.archive_period(p_board badges.leaderboards, p_period date
     SET search_path TO ''
     AS $$
 declare
-  v_total bigint;
+  v_counts record;
+  v_last integer;
 begin
   if exists (select 1 from badges.board_periods p
              where p.board_id = p_board.id and p.period = p_period) then
     return false;
   end if;
-  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('badges.fold_counts', 0));
+  perform pg_catalog.pg_advisory_xact_lock(badges.period_lock(p_board.id, p_period));
+  select * into v_counts from badges.board_values(p_board.id, p_period);
   insert into badges.board_periods (board_id, period, starts_at, ends_at, total)
-  select p_board.id, p_period, b.starts_at, b.ends_at, 0
+  select p_board.id, p_period, b.starts_at, b.ends_at, v_counts.total
   from badges.period_bounds(p_board, p_period) b
   on conflict do nothing;
   if not found then
     return false;
   end if;
-  insert into badges.board_archive (board_id, period, position, user_id, rank, value, at)
-  select p_board.id, p_period, pg_catalog.row_number() over w, e.user_id, pg_catalog.rank() over w,
-         e.value, e.at
-  from badges.board_entries e
-  where e.board_id = p_board.id and e.period = p_period and e.value > 0
-  window w as (order by e.value desc, e.at, e.user_id);
-  get diagnostics v_total = row_count;
-  update badges.board_periods set total = v_total
-  where board_id = p_board.id and period = p_period;
-
-  delete from badges.board_entries where board_id = p_board.id and period = p_period;
-  delete from badges.board_deltas where board = p_board.id and period = p_period;
-  delete from badges.board_counts where board = p_board.id and period = p_period;
+  -- The values ranked 100 or better: the entries at them are the placings.
+  v_last := 0;
+  while v_last < pg_catalog.cardinality(v_counts.vals) and v_counts.ranks[v_last + 1] <= 100 loop
+    v_last := v_last + 1;
+  end loop;
+  if v_last > 0 then
+    insert into badges.board_placings (board_id, period, user_id, rank, value)
+    select p_board.id, p_period, e.user_id,
+           v_counts.ranks[pg_catalog.array_position(v_counts.vals, e.value)], e.value
+    from badges.board_entries e
+    where e.board_id = p_board.id and e.period = p_period and e.value > 0
+      and e.value >= v_counts.vals[v_last]
+    order by e.user_id;
+  end if;
 
   perform 1
   from badges.definitions d
   cross join lateral badges.award_rules(null, array['rank'], d.id) a
   where d.rule = 'rank' and d.board = p_board.id and d.enabled;
   return true;
-end;
-$$;
-
---
--- Name: archived_page(text, date, uuid, integer, integer, uuid); Type: FUNCTION; Schema: badges; Owner: -
---
-
-CREATE FUNCTION badges.archived_page(p_board text, p_period date, p_user_id uuid, p_limit integer, p_offset integer, p_after_user uuid) RETURNS json
-    LANGUAGE plpgsql STABLE
-    SET search_path TO ''
-    AS $$
-declare
-  v_after bigint := p_offset;
-  v_page badges.board_archive[];
-begin
-  if p_after_user is not null then
-    select x.position into v_after from badges.board_archive x
-    where x.board_id = p_board and x.period = p_period and x.user_id = p_after_user;
-  end if;
-  -- One more than the page: whether a next page exists.
-  select pg_catalog.array_agg(x order by x.position) into v_page
-  from (select * from badges.board_archive x
-        where x.board_id = p_board and x.period = p_period and x.position > coalesce(v_after, 0)
-        order by x.position limit p_limit + 1) x;
-  return pg_catalog.json_build_object(
-    'entries', badges.entries_json(
-      'value', array(select e.value from pg_catalog.unnest(v_page[1:p_limit]) e),
-      array(select e.user_id from pg_catalog.unnest(v_page[1:p_limit]) e),
-      array(select e.value from pg_catalog.unnest(v_page) e),
-      array(select e.rank from pg_catalog.unnest(v_page) e)),
-    'me', (select pg_catalog.json_build_object('rank', x.rank, 'user_id', x.user_id,
-                                               'value', x.value)
-           from badges.board_archive x
-           where x.board_id = p_board and x.period = p_period and x.user_id = p_user_id),
-    'total', coalesce((select p.total from badges.board_periods p
-                       where p.board_id = p_board and p.period = p_period), 0),
-    'next_after', case when pg_catalog.cardinality(v_page) > p_limit then
-      pg_catalog.json_build_object('value', v_page[p_limit].value, 'at', v_page[p_limit].at,
-                                   'user_id', v_page[p_limit].user_id) end);
 end;
 $$;
 
@@ -321,7 +285,6 @@ CREATE FUNCTION badges.around_me(p_user_id uuid, p_board_id text, p_period text,
 declare
   v_open record;
   v_mine badges.board_entries;
-  v_position bigint;
   v_counts record;
   v_entries json;
   v_me json;
@@ -331,65 +294,48 @@ begin
     raise exception using errcode = 'BD004', message = 'radius must be between 1 and 25';
   end if;
   select * into v_open from badges.open_board(p_board_id, p_period);
-  if v_open.final then
-    select x.position into v_position from badges.board_archive x
-    where x.board_id = p_board_id and x.period = v_open.period and x.user_id = p_user_id;
+  select * into v_counts from badges.board_values(p_board_id, v_open.period);
+  v_total := v_counts.total;
+  select * into v_mine from badges.board_entries e
+  where e.board_id = p_board_id and e.period = v_open.period and e.user_id = p_user_id
+    and e.value > 0;
+  if found then
+    with above as (
+      select * from (
+        (select e.value, e.at, e.user_id from badges.board_entries e
+         where e.board_id = p_board_id and e.period = v_open.period and e.value > 0
+           and e.value = v_mine.value and (e.at, e.user_id) < (v_mine.at, v_mine.user_id)
+         order by e.at desc, e.user_id desc limit p_radius)
+        union all
+        (select e.value, e.at, e.user_id from badges.board_entries e
+         where e.board_id = p_board_id and e.period = v_open.period and e.value > 0
+           and e.value > v_mine.value
+         order by e.value, e.at desc, e.user_id desc limit p_radius)) a
+      order by value, at desc, user_id desc limit p_radius
+    ), below as (
+      select * from (
+        (select e.value, e.at, e.user_id from badges.board_entries e
+         where e.board_id = p_board_id and e.period = v_open.period and e.value > 0
+           and e.value = v_mine.value and (e.at, e.user_id) > (v_mine.at, v_mine.user_id)
+         order by e.at, e.user_id limit p_radius)
+        union all
+        (select e.value, e.at, e.user_id from badges.board_entries e
+         where e.board_id = p_board_id and e.period = v_open.period and e.value > 0
+           and e.value < v_mine.value
+         order by e.value desc, e.at, e.user_id limit p_radius)) b
+      order by value desc, at, user_id limit p_radius
+    ), window_ as (
+      select value, at, user_id from above
+      union all select v_mine.value, v_mine.at, v_mine.user_id
+      union all select value, at, user_id from below
+    )
     select pg_catalog.json_agg(pg_catalog.json_build_object(
-             'rank', x.rank, 'user_id', x.user_id, 'value', x.value) order by x.position)
-    into v_entries
-    from badges.board_archive x
-    where x.board_id = p_board_id and x.period = v_open.period
-      and x.position between v_position - p_radius and v_position + p_radius;
-    select pg_catalog.json_build_object('rank', x.rank, 'user_id', x.user_id, 'value', x.value)
-    into v_me
-    from badges.board_archive x
-    where x.board_id = p_board_id and x.period = v_open.period and x.position = v_position;
-    select p.total into v_total from badges.board_periods p
-    where p.board_id = p_board_id and p.period = v_open.period;
-  else
-    select * into v_counts from badges.board_values(p_board_id, v_open.period);
-    v_total := v_counts.total;
-    select * into v_mine from badges.board_entries e
-    where e.board_id = p_board_id and e.period = v_open.period and e.user_id = p_user_id
-      and e.value > 0;
-    if found then
-      with above as (
-        select * from (
-          (select e.value, e.at, e.user_id from badges.board_entries e
-           where e.board_id = p_board_id and e.period = v_open.period and e.value > 0
-             and e.value = v_mine.value and (e.at, e.user_id) < (v_mine.at, v_mine.user_id)
-           order by e.at desc, e.user_id desc limit p_radius)
-          union all
-          (select e.value, e.at, e.user_id from badges.board_entries e
-           where e.board_id = p_board_id and e.period = v_open.period and e.value > 0
-             and e.value > v_mine.value
-           order by e.value, e.at desc, e.user_id desc limit p_radius)) a
-        order by value, at desc, user_id desc limit p_radius
-      ), below as (
-        select * from (
-          (select e.value, e.at, e.user_id from badges.board_entries e
-           where e.board_id = p_board_id and e.period = v_open.period and e.value > 0
-             and e.value = v_mine.value and (e.at, e.user_id) > (v_mine.at, v_mine.user_id)
-           order by e.at, e.user_id limit p_radius)
-          union all
-          (select e.value, e.at, e.user_id from badges.board_entries e
-           where e.board_id = p_board_id and e.period = v_open.period and e.value > 0
-             and e.value < v_mine.value
-           order by e.value desc, e.at, e.user_id limit p_radius)) b
-        order by value desc, at, user_id limit p_radius
-      ), window_ as (
-        select value, at, user_id from above
-        union all select v_mine.value, v_mine.at, v_mine.user_id
-        union all select value, at, user_id from below
-      )
-      select pg_catalog.json_agg(pg_catalog.json_build_object(
-               'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, w.value)],
-               'user_id', w.user_id, 'value', w.value) order by w.value desc, w.at, w.user_id)
-      into v_entries from window_ w;
-      v_me := pg_catalog.json_build_object(
-        'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, v_mine.value)],
-        'user_id', p_user_id, 'value', v_mine.value);
-    end if;
+             'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, w.value)],
+             'user_id', w.user_id, 'value', w.value) order by w.value desc, w.at, w.user_id)
+    into v_entries from window_ w;
+    v_me := pg_catalog.json_build_object(
+      'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, v_mine.value)],
+      'user_id', p_user_id, 'value', v_mine.value);
   end if;
   return pg_catalog.json_build_object(
     'board', badges.board_json(v_open.board),
@@ -891,13 +837,8 @@ declare
   v_page json;
 begin
   select * into v_open from badges.open_board(p_board_id, p_period);
-  if v_open.final then
-    v_page := badges.archived_page(p_board_id, v_open.period, p_user_id, p_limit, p_offset,
-                                   p_after_user);
-  else
-    v_page := badges.live_page(p_board_id, v_open.period, p_user_id, p_limit, p_offset,
-                               p_after_value, p_after_at, p_after_user);
-  end if;
+  v_page := badges.period_page(p_board_id, v_open.period, p_user_id, p_limit, p_offset,
+                                 p_after_value, p_after_at, p_after_user);
   return (pg_catalog.jsonb_build_object(
     'board', badges.board_json(v_open.board),
     'period', badges.period_json(v_open.board, v_open.period, v_open.starts_at, v_open.ends_at,
@@ -1067,6 +1008,15 @@ begin
   if not exists (select 1 from badges.leaderboards l where l.metric = p_metric and l.enabled) then
     return;
   end if;
+  -- Each period written, shared: an archive of it (exclusive) waits for this transaction, and
+  -- the statement below, run after, sees the period closed if an archive came first.
+  perform pg_catalog.pg_advisory_xact_lock_shared(badges.period_lock(c.board_id, c.period))
+  from (select distinct l.id as board_id, badges.board_period(l, e.at) as period
+        from pg_catalog.unnest(p_ats) e(at)
+        cross join badges.leaderboards l
+        where l.metric = p_metric and l.enabled) c
+  where c.period is not null
+  order by c.board_id, c.period;
   with changes as (
     select l.id as board_id, badges.board_period(l, e.at) as period, e.user_id,
            sum(e.amount)::bigint as amount, max(e.at) as at
@@ -2103,77 +2053,6 @@ CREATE FUNCTION badges.list_badges(p_user_id uuid) RETURNS jsonb
 $$;
 
 --
--- Name: live_page(text, date, uuid, integer, integer, bigint, timestamp with time zone, uuid); Type: FUNCTION; Schema: badges; Owner: -
---
-
-CREATE FUNCTION badges.live_page(p_board text, p_period date, p_user_id uuid, p_limit integer, p_offset integer, p_after_value bigint, p_after_at timestamp with time zone, p_after_user uuid) RETURNS json
-    LANGUAGE plpgsql STABLE
-    SET search_path TO ''
-    SET plan_cache_mode TO 'force_generic_plan'
-    AS $$
-declare
-  v_counts record;
-  v_at integer;
-  v_start bigint;
-  v_skip bigint := 0;
-  v_values bigint[];
-  v_ats timestamptz[];
-  v_users uuid[];
-  v_mine bigint;
-  v_after_at timestamptz := coalesce(p_after_at, '-infinity');
-  v_after_user uuid := coalesce(p_after_user, '00000000-0000-0000-0000-000000000000');
-begin
-  select * into v_counts from badges.board_values(p_board, p_period);
-  if p_after_value is not null then
-    v_start := p_after_value;
-  elsif pg_catalog.cardinality(v_counts.vals) > 0 then
-    -- The smallest value whose first rank is within offset + 1, and the entries to skip in it.
-    v_at := 1;
-    while v_at < pg_catalog.cardinality(v_counts.vals)
-          and v_counts.ranks[v_at + 1] <= p_offset + 1 loop
-      v_at := v_at + 1;
-    end loop;
-    v_start := v_counts.vals[v_at];
-    v_skip := p_offset + 1 - v_counts.ranks[v_at];
-  end if;
-
-  select pg_catalog.array_agg(value order by value desc, at, user_id),
-         pg_catalog.array_agg(at order by value desc, at, user_id),
-         pg_catalog.array_agg(user_id order by value desc, at, user_id)
-  into v_values, v_ats, v_users
-  from (
-    (select e.value, e.at, e.user_id from badges.board_entries e
-     where e.board_id = p_board and e.period = p_period and e.value > 0 and e.value = v_start
-       and (e.at, e.user_id) > (v_after_at, v_after_user)
-     order by e.at, e.user_id
-     offset v_skip limit p_limit + 1)
-    union all
-    (select e.value, e.at, e.user_id from badges.board_entries e
-     where e.board_id = p_board and e.period = p_period and e.value > 0 and e.value < v_start
-     order by e.value desc, e.at, e.user_id
-     limit p_limit + 1)
-    order by 1 desc, 2, 3
-    limit p_limit + 1) page;
-
-  if p_user_id is not null then
-    select e.value into v_mine from badges.board_entries e
-    where e.board_id = p_board and e.period = p_period and e.user_id = p_user_id;
-  end if;
-
-  return pg_catalog.json_build_object(
-    'entries', badges.entries_json('value', v_values[1:p_limit], v_users[1:p_limit],
-                                   v_counts.vals, v_counts.ranks),
-    'me', case when v_mine > 0 then pg_catalog.json_build_object(
-            'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, v_mine)],
-            'user_id', p_user_id, 'value', v_mine) end,
-    'total', v_counts.total,
-    'next_after', case when pg_catalog.cardinality(v_values) > p_limit then
-      pg_catalog.json_build_object('value', v_values[p_limit], 'at', v_ats[p_limit],
-                                   'user_id', v_users[p_limit]) end);
-end;
-$$;
-
---
 -- Name: live_streak(badges.streaks, timestamp with time zone); Type: FUNCTION; Schema: badges; Owner: -
 --
 
@@ -2428,6 +2307,90 @@ end;
 $$;
 
 --
+-- Name: period_lock(text, date); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.period_lock(p_board_id text, p_period date) RETURNS bigint
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+begin
+  return pg_catalog.hashtextextended('badges.board:' || p_board_id || ':' || p_period, 0);
+end;
+$$;
+
+--
+-- Name: period_page(text, date, uuid, integer, integer, bigint, timestamp with time zone, uuid); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.period_page(p_board text, p_period date, p_user_id uuid, p_limit integer, p_offset integer, p_after_value bigint, p_after_at timestamp with time zone, p_after_user uuid) RETURNS json
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+declare
+  v_counts record;
+  v_at integer;
+  v_start bigint;
+  v_skip bigint := 0;
+  v_values bigint[];
+  v_ats timestamptz[];
+  v_users uuid[];
+  v_mine bigint;
+  v_after_at timestamptz := coalesce(p_after_at, '-infinity');
+  v_after_user uuid := coalesce(p_after_user, '00000000-0000-0000-0000-000000000000');
+begin
+  select * into v_counts from badges.board_values(p_board, p_period);
+  if p_after_value is not null then
+    v_start := p_after_value;
+  elsif pg_catalog.cardinality(v_counts.vals) > 0 then
+    -- The smallest value whose first rank is within offset + 1, and the entries to skip in it.
+    v_at := 1;
+    while v_at < pg_catalog.cardinality(v_counts.vals)
+          and v_counts.ranks[v_at + 1] <= p_offset + 1 loop
+      v_at := v_at + 1;
+    end loop;
+    v_start := v_counts.vals[v_at];
+    v_skip := p_offset + 1 - v_counts.ranks[v_at];
+  end if;
+
+  select pg_catalog.array_agg(value order by value desc, at, user_id),
+         pg_catalog.array_agg(at order by value desc, at, user_id),
+         pg_catalog.array_agg(user_id order by value desc, at, user_id)
+  into v_values, v_ats, v_users
+  from (
+    (select e.value, e.at, e.user_id from badges.board_entries e
+     where e.board_id = p_board and e.period = p_period and e.value > 0 and e.value = v_start
+       and (e.at, e.user_id) > (v_after_at, v_after_user)
+     order by e.at, e.user_id
+     offset v_skip limit p_limit + 1)
+    union all
+    (select e.value, e.at, e.user_id from badges.board_entries e
+     where e.board_id = p_board and e.period = p_period and e.value > 0 and e.value < v_start
+     order by e.value desc, e.at, e.user_id
+     limit p_limit + 1)
+    order by 1 desc, 2, 3
+    limit p_limit + 1) page;
+
+  if p_user_id is not null then
+    select e.value into v_mine from badges.board_entries e
+    where e.board_id = p_board and e.period = p_period and e.user_id = p_user_id;
+  end if;
+
+  return pg_catalog.json_build_object(
+    'entries', badges.entries_json('value', v_values[1:p_limit], v_users[1:p_limit],
+                                   v_counts.vals, v_counts.ranks),
+    'me', case when v_mine > 0 then pg_catalog.json_build_object(
+            'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, v_mine)],
+            'user_id', p_user_id, 'value', v_mine) end,
+    'total', v_counts.total,
+    'next_after', case when pg_catalog.cardinality(v_values) > p_limit then
+      pg_catalog.json_build_object('value', v_values[p_limit], 'at', v_ats[p_limit],
+                                   'user_id', v_users[p_limit]) end);
+end;
+$$;
+
+--
 -- Name: ping(); Type: FUNCTION; Schema: badges; Owner: -
 --
 
@@ -2450,9 +2413,8 @@ CREATE FUNCTION badges.placings(p_user_id uuid, d badges.definitions) RETURNS js
     'times', count(*),
     'latest', (pg_catalog.array_agg(pg_catalog.jsonb_build_object('period', x.period, 'rank', x.rank)
                                     order by x.period desc))[1])
-  from badges.board_archive x
+  from badges.board_placings x
   where x.user_id = p_user_id and x.board_id = d.board and x.rank <= d.threshold
-    and x.rank <= 100
 $$;
 
 --
@@ -2728,11 +2690,16 @@ begin
     when 'season' then (v_board.starts_at at time zone v_board.timezone)::date
     else badges.board_period(v_board, pg_catalog.now()) end;
   select b.starts_at, b.ends_at into v_from, v_to from badges.period_bounds(v_board, v_period) b;
-  -- The fold's lock first, as archive_period takes it: one lock order.
   perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('badges.fold_counts', 0));
-  delete from badges.board_entries where board_id = p_board_id;
-  delete from badges.board_deltas where board = p_board_id;
-  delete from badges.board_counts where board = p_board_id;
+  delete from badges.board_entries e where e.board_id = p_board_id
+    and not exists (select 1 from badges.board_periods p
+                    where p.board_id = e.board_id and p.period = e.period);
+  delete from badges.board_deltas d where d.board = p_board_id
+    and not exists (select 1 from badges.board_periods p
+                    where p.board_id = d.board and p.period = d.period);
+  delete from badges.board_counts c where c.board = p_board_id
+    and not exists (select 1 from badges.board_periods p
+                    where p.board_id = c.board and p.period = c.period);
   if exists (select 1 from badges.board_periods p
              where p.board_id = p_board_id and p.period = v_period) then
     return 0;
@@ -4014,20 +3981,6 @@ CREATE TABLE badges.activity_days (
 );
 
 --
--- Name: board_archive; Type: TABLE; Schema: badges; Owner: -
---
-
-CREATE TABLE badges.board_archive (
-    board_id text NOT NULL,
-    period date NOT NULL,
-    "position" bigint NOT NULL,
-    user_id uuid NOT NULL,
-    rank bigint NOT NULL,
-    value bigint NOT NULL,
-    at timestamp with time zone NOT NULL
-);
-
---
 -- Name: board_counts; Type: TABLE; Schema: badges; Owner: -
 --
 
@@ -4072,6 +4025,18 @@ CREATE TABLE badges.board_periods (
     ends_at timestamp with time zone NOT NULL,
     total bigint NOT NULL,
     archived_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: board_placings; Type: TABLE; Schema: badges; Owner: -
+--
+
+CREATE TABLE badges.board_placings (
+    board_id text NOT NULL,
+    period date NOT NULL,
+    user_id uuid NOT NULL,
+    rank bigint NOT NULL,
+    value bigint NOT NULL
 );
 
 --
@@ -4331,9 +4296,8 @@ UNION ALL
 UNION ALL
  SELECT DISTINCT x.user_id,
     d.id AS badge_id
-   FROM (badges.board_archive x
-     JOIN badges.definitions d ON (((d.rule = 'rank'::text) AND (d.board = x.board_id) AND (x.rank <= d.threshold))))
-  WHERE (x.rank <= 100);
+   FROM (badges.board_placings x
+     JOIN badges.definitions d ON (((d.rule = 'rank'::text) AND (d.board = x.board_id) AND (x.rank <= d.threshold))));
 
 --
 -- Name: rarity_counts; Type: TABLE; Schema: badges; Owner: -
@@ -4480,20 +4444,6 @@ ALTER TABLE ONLY badges.awards
     ADD CONSTRAINT awards_pkey PRIMARY KEY (user_id, badge_id);
 
 --
--- Name: board_archive board_archive_board_id_period_user_id_key; Type: CONSTRAINT; Schema: badges; Owner: -
---
-
-ALTER TABLE ONLY badges.board_archive
-    ADD CONSTRAINT board_archive_board_id_period_user_id_key UNIQUE (board_id, period, user_id);
-
---
--- Name: board_archive board_archive_pkey; Type: CONSTRAINT; Schema: badges; Owner: -
---
-
-ALTER TABLE ONLY badges.board_archive
-    ADD CONSTRAINT board_archive_pkey PRIMARY KEY (board_id, period, "position");
-
---
 -- Name: board_counts board_counts_pkey; Type: CONSTRAINT; Schema: badges; Owner: -
 --
 
@@ -4513,6 +4463,13 @@ ALTER TABLE ONLY badges.board_entries
 
 ALTER TABLE ONLY badges.board_periods
     ADD CONSTRAINT board_periods_pkey PRIMARY KEY (board_id, period);
+
+--
+-- Name: board_placings board_placings_pkey; Type: CONSTRAINT; Schema: badges; Owner: -
+--
+
+ALTER TABLE ONLY badges.board_placings
+    ADD CONSTRAINT board_placings_pkey PRIMARY KEY (board_id, period, user_id);
 
 --
 -- Name: board_refills board_refills_pkey; Type: CONSTRAINT; Schema: badges; Owner: -
@@ -4730,16 +4687,16 @@ CREATE INDEX awards_feed_idx ON badges.awards USING btree (earned_at DESC, user_
 CREATE INDEX awards_holders_idx ON badges.awards USING btree (badge_id, earned_at DESC, user_id DESC);
 
 --
--- Name: board_archive_placings_idx; Type: INDEX; Schema: badges; Owner: -
---
-
-CREATE INDEX board_archive_placings_idx ON badges.board_archive USING btree (user_id, board_id, rank) WHERE (rank <= 100);
-
---
 -- Name: board_entries_rank_idx; Type: INDEX; Schema: badges; Owner: -
 --
 
 CREATE INDEX board_entries_rank_idx ON badges.board_entries USING btree (board_id, period, value DESC, at, user_id) WHERE (value > 0);
+
+--
+-- Name: board_placings_user_idx; Type: INDEX; Schema: badges; Owner: -
+--
+
+CREATE INDEX board_placings_user_idx ON badges.board_placings USING btree (user_id, board_id, rank);
 
 --
 -- Name: definitions_metric_idx; Type: INDEX; Schema: badges; Owner: -
@@ -5075,12 +5032,6 @@ ALTER TABLE badges.activity_days ENABLE ROW LEVEL SECURITY;
 ALTER TABLE badges.awards ENABLE ROW LEVEL SECURITY;
 
 --
--- Name: board_archive; Type: ROW SECURITY; Schema: badges; Owner: -
---
-
-ALTER TABLE badges.board_archive ENABLE ROW LEVEL SECURITY;
-
---
 -- Name: board_counts; Type: ROW SECURITY; Schema: badges; Owner: -
 --
 
@@ -5103,6 +5054,12 @@ ALTER TABLE badges.board_entries ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE badges.board_periods ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: board_placings; Type: ROW SECURITY; Schema: badges; Owner: -
+--
+
+ALTER TABLE badges.board_placings ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: board_refills; Type: ROW SECURITY; Schema: badges; Owner: -
@@ -5308,13 +5265,6 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.leaderboards TO service_role;
 
 REVOKE ALL ON FUNCTION badges.archive_period(p_board badges.leaderboards, p_period date) FROM PUBLIC;
 GRANT ALL ON FUNCTION badges.archive_period(p_board badges.leaderboards, p_period date) TO service_role;
-
---
--- Name: FUNCTION archived_page(p_board text, p_period date, p_user_id uuid, p_limit integer, p_offset integer, p_after_user uuid); Type: ACL; Schema: badges; Owner: -
---
-
-REVOKE ALL ON FUNCTION badges.archived_page(p_board text, p_period date, p_user_id uuid, p_limit integer, p_offset integer, p_after_user uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION badges.archived_page(p_board text, p_period date, p_user_id uuid, p_limit integer, p_offset integer, p_after_user uuid) TO service_role;
 
 --
 -- Name: FUNCTION around_me(p_user_id uuid, p_board_id text, p_period text, p_radius integer); Type: ACL; Schema: badges; Owner: -
@@ -5688,13 +5638,6 @@ REVOKE ALL ON FUNCTION badges.list_badges(p_user_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION badges.list_badges(p_user_id uuid) TO service_role;
 
 --
--- Name: FUNCTION live_page(p_board text, p_period date, p_user_id uuid, p_limit integer, p_offset integer, p_after_value bigint, p_after_at timestamp with time zone, p_after_user uuid); Type: ACL; Schema: badges; Owner: -
---
-
-REVOKE ALL ON FUNCTION badges.live_page(p_board text, p_period date, p_user_id uuid, p_limit integer, p_offset integer, p_after_value bigint, p_after_at timestamp with time zone, p_after_user uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION badges.live_page(p_board text, p_period date, p_user_id uuid, p_limit integer, p_offset integer, p_after_value bigint, p_after_at timestamp with time zone, p_after_user uuid) TO service_role;
-
---
 -- Name: FUNCTION live_streak(p_streak badges.streaks, p_at timestamp with time zone); Type: ACL; Schema: badges; Owner: -
 --
 
@@ -5776,6 +5719,20 @@ GRANT ALL ON FUNCTION badges.period_final(p_ends_at timestamp with time zone) TO
 
 REVOKE ALL ON FUNCTION badges.period_json(p_board badges.leaderboards, p_period date, p_starts_at timestamp with time zone, p_ends_at timestamp with time zone, p_final boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION badges.period_json(p_board badges.leaderboards, p_period date, p_starts_at timestamp with time zone, p_ends_at timestamp with time zone, p_final boolean) TO service_role;
+
+--
+-- Name: FUNCTION period_lock(p_board_id text, p_period date); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.period_lock(p_board_id text, p_period date) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.period_lock(p_board_id text, p_period date) TO service_role;
+
+--
+-- Name: FUNCTION period_page(p_board text, p_period date, p_user_id uuid, p_limit integer, p_offset integer, p_after_value bigint, p_after_at timestamp with time zone, p_after_user uuid); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.period_page(p_board text, p_period date, p_user_id uuid, p_limit integer, p_offset integer, p_after_value bigint, p_after_at timestamp with time zone, p_after_user uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.period_page(p_board text, p_period date, p_user_id uuid, p_limit integer, p_offset integer, p_after_value bigint, p_after_at timestamp with time zone, p_after_user uuid) TO service_role;
 
 --
 -- Name: FUNCTION ping(); Type: ACL; Schema: badges; Owner: -
@@ -6119,12 +6076,6 @@ GRANT SELECT ON TABLE badges.activity_days TO authenticated;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.activity_days TO service_role;
 
 --
--- Name: TABLE board_archive; Type: ACL; Schema: badges; Owner: -
---
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.board_archive TO service_role;
-
---
 -- Name: TABLE board_counts; Type: ACL; Schema: badges; Owner: -
 --
 
@@ -6147,6 +6098,12 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.board_entries TO service_role;
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.board_periods TO service_role;
+
+--
+-- Name: TABLE board_placings; Type: ACL; Schema: badges; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.board_placings TO service_role;
 
 --
 -- Name: TABLE board_refills; Type: ACL; Schema: badges; Owner: -

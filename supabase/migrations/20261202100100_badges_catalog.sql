@@ -47,7 +47,7 @@ grant usage on schema badges to anon, authenticated, service_role;
  *                  the server observes (badges.open_share); the user's own client cannot award it
  *   active_days    active days (badges.activity_days) in the last within_days days >= threshold
  *   rank           a final place <= threshold (top N, at most 100) in a finished period of the
- *                  leaderboard `board` (badges.board_archive); awarded when the period is
+ *                  leaderboard `board` (badges.board_placings); awarded when the period is
  *                  archived, once, however often the user places again
  * and per badge: an active window (starts_at, ends_at: no new awards outside it), notify (false:
  * a quiet badge, announced neither in the inbox nor the outbox), auto_revoke (the batch check

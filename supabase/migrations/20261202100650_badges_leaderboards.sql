@@ -11,17 +11,19 @@
  * values: no read counts or ranks the whole board.
  *
  * History: a period is final once it ended five minutes ago (a transaction dated before the end
- * has committed by then: statements time out sooner). Its final ranking is then archived, once
- * (badges.archive_period: the first caller inserts the period's row, concurrent ones wait for
- * that row and find it), by the daily batch (badges.archive_boards) or by the first read of the
- * period, whichever comes first; the live entries are then dropped. An event dated into an
- * archived period changes nothing there. Rank badges (rule 'rank') are awarded when a period of
- * their board is archived; the archive keeps every placing, so a badge shows how often and when
- * its holder placed.
+ * has committed by then: statements time out sooner). It is then archived, once
+ * (badges.archive_period), by the daily batch (badges.archive_boards) or by the first read of the
+ * period, whichever comes first: its row in board_periods closes it, so nothing writes its
+ * entries again (an event dated into it later changes nothing there), and its final ranking
+ * stays readable from the same entries and counts, in constant time whatever the board's size.
+ * The top of each archived period (ranks <= 100) is kept in board_placings: rank badges (rule
+ * 'rank') are awarded from it when the period is archived, and show how often and when their
+ * holder placed.
  *
  * A board counts from its first sync: the live period is filled from the record (metric events,
  * awards, quiz scores) then, and again when its metric, period, time zone, week start or season
- * changes, or when it is enabled again (its live entries are replaced; archives stay).
+ * changes, or when it is enabled again (its entries of periods not archived are replaced;
+ * archived periods stay).
  */
 
 /** The boards of the catalog. Readable by everyone when enabled (clients list them). */
@@ -57,9 +59,10 @@ create policy "Enabled leaderboards are readable by everyone"
   using (enabled);
 
 /**
- * Each user's value on each board in each live period (the first local day of the period;
- * '-infinity' for all_time), and when they reached it (ties: who reached the value first).
- * Service-only: clients read boards through the functions.
+ * Each user's value on each board in each period (the first local day of the period;
+ * '-infinity' for all_time), and when they reached it (ties: who reached the value first); an
+ * archived period's entries are its final ranking. Service-only: clients read boards through
+ * the functions.
  */
 create table if not exists badges.board_entries (
   board_id text not null,
@@ -74,7 +77,10 @@ grant select, insert, update, delete on badges.board_entries to service_role;
 create index if not exists board_entries_rank_idx
   on badges.board_entries (board_id, period, value desc, at, user_id) where value > 0;
 
-/** The archived (final) periods: one row each, written once. Service-only. */
+/**
+ * The archived (final) periods: one row each, written once; its existence closes the period to
+ * writes. Service-only.
+ */
 create table if not exists badges.board_periods (
   board_id text not null,
   period date not null,
@@ -88,24 +94,22 @@ alter table badges.board_periods enable row level security;
 grant select, insert, update, delete on badges.board_periods to service_role;
 
 /**
- * The final ranking of each archived period: position (1, 2, 3, …, the order of the board) and
- * competition rank. The placings index serves rank badges (threshold <= 100). Service-only.
+ * The top of each archived period: every entry ranked 100 or better (ties included), with its
+ * final competition rank. What rank badges (threshold <= 100) are awarded from and show.
+ * Service-only.
  */
-create table if not exists badges.board_archive (
+create table if not exists badges.board_placings (
   board_id text not null,
   period date not null,
-  position bigint not null,
   user_id uuid not null,
   rank bigint not null,
   value bigint not null,
-  at timestamptz not null,
-  primary key (board_id, period, position),
-  unique (board_id, period, user_id)
+  primary key (board_id, period, user_id)
 );
-alter table badges.board_archive enable row level security;
-grant select, insert, update, delete on badges.board_archive to service_role;
-create index if not exists board_archive_placings_idx
-  on badges.board_archive (user_id, board_id, rank) where rank <= 100;
+alter table badges.board_placings enable row level security;
+grant select, insert, update, delete on badges.board_placings to service_role;
+create index if not exists board_placings_user_idx
+  on badges.board_placings (user_id, board_id, rank);
 
 /**
  * What each board's live entries were counted under (its ranking definition at its last refill):
@@ -243,6 +247,19 @@ grant execute on function badges.requested_period(badges.leaderboards, text) to 
 /* Writes                                                                                    */
 /* ----------------------------------------------------------------------------------------- */
 
+/** The advisory lock key of one board's period: shared by writers, exclusive by its archive. */
+create or replace function badges.period_lock(p_board_id text, p_period date)
+returns bigint
+language plpgsql immutable
+set search_path = ''
+as $$
+begin
+  return pg_catalog.hashtextextended('badges.board:' || p_board_id || ':' || p_period, 0);
+end;
+$$;
+revoke execute on function badges.period_lock(text, date) from public, anon, authenticated;
+grant execute on function badges.period_lock(text, date) to service_role;
+
 /**
  * Add changes of p_metric (p_amounts[i] for p_users[i] at p_ats[i]) to every enabled board over
  * it, in the period each change falls in (not in an archived one, nor outside a season), with
@@ -258,6 +275,15 @@ begin
   if not exists (select 1 from badges.leaderboards l where l.metric = p_metric and l.enabled) then
     return;
   end if;
+  -- Each period written, shared: an archive of it (exclusive) waits for this transaction, and
+  -- the statement below, run after, sees the period closed if an archive came first.
+  perform pg_catalog.pg_advisory_xact_lock_shared(badges.period_lock(c.board_id, c.period))
+  from (select distinct l.id as board_id, badges.board_period(l, e.at) as period
+        from pg_catalog.unnest(p_ats) e(at)
+        cross join badges.leaderboards l
+        where l.metric = p_metric and l.enabled) c
+  where c.period is not null
+  order by c.board_id, c.period;
   with changes as (
     select l.id as board_id, badges.board_period(l, e.at) as period, e.user_id,
            sum(e.amount)::bigint as amount, max(e.at) as at
@@ -315,11 +341,16 @@ begin
     when 'season' then (v_board.starts_at at time zone v_board.timezone)::date
     else badges.board_period(v_board, pg_catalog.now()) end;
   select b.starts_at, b.ends_at into v_from, v_to from badges.period_bounds(v_board, v_period) b;
-  -- The fold's lock first, as archive_period takes it: one lock order.
   perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('badges.fold_counts', 0));
-  delete from badges.board_entries where board_id = p_board_id;
-  delete from badges.board_deltas where board = p_board_id;
-  delete from badges.board_counts where board = p_board_id;
+  delete from badges.board_entries e where e.board_id = p_board_id
+    and not exists (select 1 from badges.board_periods p
+                    where p.board_id = e.board_id and p.period = e.period);
+  delete from badges.board_deltas d where d.board = p_board_id
+    and not exists (select 1 from badges.board_periods p
+                    where p.board_id = d.board and p.period = d.period);
+  delete from badges.board_counts c where c.board = p_board_id
+    and not exists (select 1 from badges.board_periods p
+                    where p.board_id = c.board and p.period = c.period);
   if exists (select 1 from badges.board_periods p
              where p.board_id = p_board_id and p.period = v_period) then
     return 0;
@@ -464,12 +495,12 @@ grant execute on function badges.sync_leaderboards(jsonb) to service_role;
 /* ----------------------------------------------------------------------------------------- */
 
 /**
- * Archive the period p_period of p_board once: its final ranking into board_archive, its row
- * into board_periods, its live entries and counts dropped; then award the rank badges of the
- * board. The period's row is inserted first: a concurrent caller waits on it and then finds it
- * (on conflict do nothing). Archiving takes the fold's lock before that row (one lock order:
- * the lock, then the row), since it drops counts a fold would otherwise write back; an archived
- * period is seen without either. Returns true when this call archived the period.
+ * Archive the period p_period of p_board once: its row in board_periods (with its total) closes
+ * it to writes, its top (ranks <= 100) goes into board_placings, and the rank badges of the board
+ * are awarded. The period's lock, exclusive, waits for the transactions writing it; the row is
+ * inserted on conflict do nothing, so of concurrent callers one archives and the others find it
+ * archived. Constant time but for the placings: the entries stay, as the final ranking.
+ * Returns true when this call archived the period.
  */
 create or replace function badges.archive_period(p_board badges.leaderboards, p_period date)
 returns boolean
@@ -477,33 +508,36 @@ language plpgsql
 set search_path = ''
 as $$
 declare
-  v_total bigint;
+  v_counts record;
+  v_last integer;
 begin
   if exists (select 1 from badges.board_periods p
              where p.board_id = p_board.id and p.period = p_period) then
     return false;
   end if;
-  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('badges.fold_counts', 0));
+  perform pg_catalog.pg_advisory_xact_lock(badges.period_lock(p_board.id, p_period));
+  select * into v_counts from badges.board_values(p_board.id, p_period);
   insert into badges.board_periods (board_id, period, starts_at, ends_at, total)
-  select p_board.id, p_period, b.starts_at, b.ends_at, 0
+  select p_board.id, p_period, b.starts_at, b.ends_at, v_counts.total
   from badges.period_bounds(p_board, p_period) b
   on conflict do nothing;
   if not found then
     return false;
   end if;
-  insert into badges.board_archive (board_id, period, position, user_id, rank, value, at)
-  select p_board.id, p_period, pg_catalog.row_number() over w, e.user_id, pg_catalog.rank() over w,
-         e.value, e.at
-  from badges.board_entries e
-  where e.board_id = p_board.id and e.period = p_period and e.value > 0
-  window w as (order by e.value desc, e.at, e.user_id);
-  get diagnostics v_total = row_count;
-  update badges.board_periods set total = v_total
-  where board_id = p_board.id and period = p_period;
-
-  delete from badges.board_entries where board_id = p_board.id and period = p_period;
-  delete from badges.board_deltas where board = p_board.id and period = p_period;
-  delete from badges.board_counts where board = p_board.id and period = p_period;
+  -- The values ranked 100 or better: the entries at them are the placings.
+  v_last := 0;
+  while v_last < pg_catalog.cardinality(v_counts.vals) and v_counts.ranks[v_last + 1] <= 100 loop
+    v_last := v_last + 1;
+  end loop;
+  if v_last > 0 then
+    insert into badges.board_placings (board_id, period, user_id, rank, value)
+    select p_board.id, p_period, e.user_id,
+           v_counts.ranks[pg_catalog.array_position(v_counts.vals, e.value)], e.value
+    from badges.board_entries e
+    where e.board_id = p_board.id and e.period = p_period and e.value > 0
+      and e.value >= v_counts.vals[v_last]
+    order by e.user_id;
+  end if;
 
   perform 1
   from badges.definitions d
@@ -649,11 +683,12 @@ grant execute on function badges.entries_json(text, bigint[], uuid[], bigint[], 
   to service_role;
 
 /**
- * One page of a live board period, as badges.board_page pages the built-in boards: from
- * p_offset, or after the entry (p_after_value, p_after_at, p_after_user).
+ * One page of a board's period (live or archived: the same entries), as badges.board_page pages
+ * the built-in boards: from p_offset, or after the entry (p_after_value, p_after_at,
+ * p_after_user).
  * Returns {entries: [{rank, user_id, value}], me, total, next_after}.
  */
-create or replace function badges.live_page(
+create or replace function badges.period_page(
   p_board text, p_period date, p_user_id uuid, p_limit integer, p_offset integer,
   p_after_value bigint, p_after_at timestamptz, p_after_user uuid)
 returns json
@@ -722,56 +757,10 @@ begin
                                    'user_id', v_users[p_limit]) end);
 end;
 $$;
-revoke execute on function badges.live_page(
+revoke execute on function badges.period_page(
   text, date, uuid, integer, integer, bigint, timestamptz, uuid) from public, anon, authenticated;
-grant execute on function badges.live_page(
+grant execute on function badges.period_page(
   text, date, uuid, integer, integer, bigint, timestamptz, uuid) to service_role;
-
-/**
- * One page of an archived period: by position, from p_offset or after the entry of
- * p_after_user. Returns {entries, me, total, next_after} as badges.live_page does.
- */
-create or replace function badges.archived_page(
-  p_board text, p_period date, p_user_id uuid, p_limit integer, p_offset integer,
-  p_after_user uuid)
-returns json
-language plpgsql stable
-set search_path = ''
-as $$
-declare
-  v_after bigint := p_offset;
-  v_page badges.board_archive[];
-begin
-  if p_after_user is not null then
-    select x.position into v_after from badges.board_archive x
-    where x.board_id = p_board and x.period = p_period and x.user_id = p_after_user;
-  end if;
-  -- One more than the page: whether a next page exists.
-  select pg_catalog.array_agg(x order by x.position) into v_page
-  from (select * from badges.board_archive x
-        where x.board_id = p_board and x.period = p_period and x.position > coalesce(v_after, 0)
-        order by x.position limit p_limit + 1) x;
-  return pg_catalog.json_build_object(
-    'entries', badges.entries_json(
-      'value', array(select e.value from pg_catalog.unnest(v_page[1:p_limit]) e),
-      array(select e.user_id from pg_catalog.unnest(v_page[1:p_limit]) e),
-      array(select e.value from pg_catalog.unnest(v_page) e),
-      array(select e.rank from pg_catalog.unnest(v_page) e)),
-    'me', (select pg_catalog.json_build_object('rank', x.rank, 'user_id', x.user_id,
-                                               'value', x.value)
-           from badges.board_archive x
-           where x.board_id = p_board and x.period = p_period and x.user_id = p_user_id),
-    'total', coalesce((select p.total from badges.board_periods p
-                       where p.board_id = p_board and p.period = p_period), 0),
-    'next_after', case when pg_catalog.cardinality(v_page) > p_limit then
-      pg_catalog.json_build_object('value', v_page[p_limit].value, 'at', v_page[p_limit].at,
-                                   'user_id', v_page[p_limit].user_id) end);
-end;
-$$;
-revoke execute on function badges.archived_page(text, date, uuid, integer, integer, uuid)
-  from public, anon, authenticated;
-grant execute on function badges.archived_page(text, date, uuid, integer, integer, uuid)
-  to service_role;
 
 /**
  * The board p_board and the period a request names, the period archived first when it is final
@@ -845,13 +834,8 @@ declare
   v_page json;
 begin
   select * into v_open from badges.open_board(p_board_id, p_period);
-  if v_open.final then
-    v_page := badges.archived_page(p_board_id, v_open.period, p_user_id, p_limit, p_offset,
-                                   p_after_user);
-  else
-    v_page := badges.live_page(p_board_id, v_open.period, p_user_id, p_limit, p_offset,
-                               p_after_value, p_after_at, p_after_user);
-  end if;
+  v_page := badges.period_page(p_board_id, v_open.period, p_user_id, p_limit, p_offset,
+                                 p_after_value, p_after_at, p_after_user);
   return (pg_catalog.jsonb_build_object(
     'board', badges.board_json(v_open.board),
     'period', badges.period_json(v_open.board, v_open.period, v_open.starts_at, v_open.ends_at,
@@ -880,7 +864,6 @@ as $$
 declare
   v_open record;
   v_mine badges.board_entries;
-  v_position bigint;
   v_counts record;
   v_entries json;
   v_me json;
@@ -890,65 +873,48 @@ begin
     raise exception using errcode = 'BD004', message = 'radius must be between 1 and 25';
   end if;
   select * into v_open from badges.open_board(p_board_id, p_period);
-  if v_open.final then
-    select x.position into v_position from badges.board_archive x
-    where x.board_id = p_board_id and x.period = v_open.period and x.user_id = p_user_id;
+  select * into v_counts from badges.board_values(p_board_id, v_open.period);
+  v_total := v_counts.total;
+  select * into v_mine from badges.board_entries e
+  where e.board_id = p_board_id and e.period = v_open.period and e.user_id = p_user_id
+    and e.value > 0;
+  if found then
+    with above as (
+      select * from (
+        (select e.value, e.at, e.user_id from badges.board_entries e
+         where e.board_id = p_board_id and e.period = v_open.period and e.value > 0
+           and e.value = v_mine.value and (e.at, e.user_id) < (v_mine.at, v_mine.user_id)
+         order by e.at desc, e.user_id desc limit p_radius)
+        union all
+        (select e.value, e.at, e.user_id from badges.board_entries e
+         where e.board_id = p_board_id and e.period = v_open.period and e.value > 0
+           and e.value > v_mine.value
+         order by e.value, e.at desc, e.user_id desc limit p_radius)) a
+      order by value, at desc, user_id desc limit p_radius
+    ), below as (
+      select * from (
+        (select e.value, e.at, e.user_id from badges.board_entries e
+         where e.board_id = p_board_id and e.period = v_open.period and e.value > 0
+           and e.value = v_mine.value and (e.at, e.user_id) > (v_mine.at, v_mine.user_id)
+         order by e.at, e.user_id limit p_radius)
+        union all
+        (select e.value, e.at, e.user_id from badges.board_entries e
+         where e.board_id = p_board_id and e.period = v_open.period and e.value > 0
+           and e.value < v_mine.value
+         order by e.value desc, e.at, e.user_id limit p_radius)) b
+      order by value desc, at, user_id limit p_radius
+    ), window_ as (
+      select value, at, user_id from above
+      union all select v_mine.value, v_mine.at, v_mine.user_id
+      union all select value, at, user_id from below
+    )
     select pg_catalog.json_agg(pg_catalog.json_build_object(
-             'rank', x.rank, 'user_id', x.user_id, 'value', x.value) order by x.position)
-    into v_entries
-    from badges.board_archive x
-    where x.board_id = p_board_id and x.period = v_open.period
-      and x.position between v_position - p_radius and v_position + p_radius;
-    select pg_catalog.json_build_object('rank', x.rank, 'user_id', x.user_id, 'value', x.value)
-    into v_me
-    from badges.board_archive x
-    where x.board_id = p_board_id and x.period = v_open.period and x.position = v_position;
-    select p.total into v_total from badges.board_periods p
-    where p.board_id = p_board_id and p.period = v_open.period;
-  else
-    select * into v_counts from badges.board_values(p_board_id, v_open.period);
-    v_total := v_counts.total;
-    select * into v_mine from badges.board_entries e
-    where e.board_id = p_board_id and e.period = v_open.period and e.user_id = p_user_id
-      and e.value > 0;
-    if found then
-      with above as (
-        select * from (
-          (select e.value, e.at, e.user_id from badges.board_entries e
-           where e.board_id = p_board_id and e.period = v_open.period and e.value > 0
-             and e.value = v_mine.value and (e.at, e.user_id) < (v_mine.at, v_mine.user_id)
-           order by e.at desc, e.user_id desc limit p_radius)
-          union all
-          (select e.value, e.at, e.user_id from badges.board_entries e
-           where e.board_id = p_board_id and e.period = v_open.period and e.value > 0
-             and e.value > v_mine.value
-           order by e.value, e.at desc, e.user_id desc limit p_radius)) a
-        order by value, at desc, user_id desc limit p_radius
-      ), below as (
-        select * from (
-          (select e.value, e.at, e.user_id from badges.board_entries e
-           where e.board_id = p_board_id and e.period = v_open.period and e.value > 0
-             and e.value = v_mine.value and (e.at, e.user_id) > (v_mine.at, v_mine.user_id)
-           order by e.at, e.user_id limit p_radius)
-          union all
-          (select e.value, e.at, e.user_id from badges.board_entries e
-           where e.board_id = p_board_id and e.period = v_open.period and e.value > 0
-             and e.value < v_mine.value
-           order by e.value desc, e.at, e.user_id limit p_radius)) b
-        order by value desc, at, user_id limit p_radius
-      ), window_ as (
-        select value, at, user_id from above
-        union all select v_mine.value, v_mine.at, v_mine.user_id
-        union all select value, at, user_id from below
-      )
-      select pg_catalog.json_agg(pg_catalog.json_build_object(
-               'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, w.value)],
-               'user_id', w.user_id, 'value', w.value) order by w.value desc, w.at, w.user_id)
-      into v_entries from window_ w;
-      v_me := pg_catalog.json_build_object(
-        'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, v_mine.value)],
-        'user_id', p_user_id, 'value', v_mine.value);
-    end if;
+             'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, w.value)],
+             'user_id', w.user_id, 'value', w.value) order by w.value desc, w.at, w.user_id)
+    into v_entries from window_ w;
+    v_me := pg_catalog.json_build_object(
+      'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, v_mine.value)],
+      'user_id', p_user_id, 'value', v_mine.value);
   end if;
   return pg_catalog.json_build_object(
     'board', badges.board_json(v_open.board),
@@ -974,9 +940,8 @@ as $$
     'times', count(*),
     'latest', (pg_catalog.array_agg(pg_catalog.jsonb_build_object('period', x.period, 'rank', x.rank)
                                     order by x.period desc))[1])
-  from badges.board_archive x
+  from badges.board_placings x
   where x.user_id = p_user_id and x.board_id = d.board and x.rank <= d.threshold
-    and x.rank <= 100
 $$;
 revoke execute on function badges.placings(uuid, badges.definitions)
   from public, anon, authenticated;

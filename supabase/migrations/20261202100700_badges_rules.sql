@@ -135,11 +135,10 @@ create or replace view badges.qualified with (security_invoker = true) as
         >= d.threshold
   union all
   -- A final place within the top threshold of an archived period (threshold <= 100: the
-  -- placings index).
+  -- placings keep ranks up to 100).
   select distinct x.user_id, d.id
-  from badges.board_archive x
-  join badges.definitions d on d.rule = 'rank' and d.board = x.board_id and x.rank <= d.threshold
-  where x.rank <= 100;
+  from badges.board_placings x
+  join badges.definitions d on d.rule = 'rank' and d.board = x.board_id and x.rank <= d.threshold;
 revoke all on badges.qualified from public, anon, authenticated;
 grant select on badges.qualified to service_role;
 

@@ -398,10 +398,11 @@ def last_week_ranking(conn: Conn, scores: dict[UUID, int]) -> None:
 
 
 def archived(conn: Conn, board: str = "weekly_points") -> list[tuple[Any, ...]]:
+    """The placings kept for the board's archived periods (ranks up to 100)."""
     return rows(
         conn,
-        "select period::text, position, user_id, rank, value "
-        "from badges.board_archive where board_id = %s order by 1, 2",
+        "select period::text, user_id, rank, value "
+        "from badges.board_placings where board_id = %s order by 1, 3, 2",
         board,
     )
 
@@ -415,14 +416,8 @@ def test_the_first_read_of_a_finished_period_archives_it_and_it_stays(boards: Co
     assert answer["me"] == {"rank": 2, "user_id": str(a), "value": 5}
     assert answer["total"] == 2
     before = archived(boards)
-    assert len(before) == 2
-    # Live entries are gone; a late event dated into the archived week changes nothing.
-    assert rows(
-        boards,
-        "select count(*) from badges.board_entries "
-        "where board_id = 'weekly_points' and period = %s::date",
-        answer["period"]["start"],
-    ) == [(0,)]
+    assert [(user, rank) for _, user, rank, _ in before] == [(b, 1), (a, 2)]
+    # The week is closed: a late event dated into it changes nothing there.
     last_week_ranking(boards, {a: 100})
     assert page(boards, "weekly_points", "previous", a) == answer
     assert archived(boards) == before
@@ -465,6 +460,59 @@ def test_a_period_is_archived_exactly_once_under_concurrent_reads_and_the_batch(
     ) == [(1,)]
     assert len(archived(boards)) == 40
     assert call(boards, "archive_boards") == 0
+
+
+def test_events_racing_the_archive_are_in_its_final_ranking_or_not_at_all(
+    boards: Conn, iso_url: str
+):
+    """Writers dating events into last week while it is archived: each event lands before the
+    archive (and is in its total and placings) or after it (and changes nothing)."""
+    users = ids(30)
+    last_week_ranking(boards, dict.fromkeys(users[:10], 1))
+    at = this_week_start(datetime.now(UTC)) - timedelta(days=2)
+    barrier = threading.Barrier(4)
+    failures: list[BaseException] = []
+
+    def writer(chunk: list[UUID]) -> None:
+        try:
+            with psycopg.connect(iso_url, autocommit=True) as conn:
+                barrier.wait()
+                for user in chunk:
+                    track(conn, user, 3, at)
+        except BaseException as exc:
+            failures.append(exc)
+
+    def archiver() -> None:
+        try:
+            with psycopg.connect(iso_url, autocommit=True) as conn:
+                barrier.wait()
+                call(conn, "archive_boards")
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(users[k::3],)) for k in range(3)]
+    threads.append(threading.Thread(target=archiver))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    [(period, total)] = rows(
+        boards,
+        "select period, total from badges.board_periods where board_id = 'weekly_points'",
+    )
+    entries = rows(
+        boards,
+        "select user_id, value from badges.board_entries"
+        " where board_id = 'weekly_points' and period = %s and value > 0",
+        period,
+    )
+    assert total == len(entries)
+    placed = {(user, value) for _, user, _, value in archived(boards)}
+    assert placed == set(entries)  # 30 users at most: all within the top 100
+    answer = page(boards, "weekly_points", "previous", limit=100)
+    assert answer["total"] == total
+    assert {(UUID(e["user_id"]), e["value"]) for e in answer["entries"]} == set(entries)
 
 
 def test_the_batch_archives_the_previous_period_of_every_periodic_board(boards: Conn):

@@ -33,7 +33,7 @@ LARGE = (
     "outbox",
     "revocations",
     "board_entries",
-    "board_archive",
+    "board_placings",
 )
 
 
@@ -70,7 +70,7 @@ HOT: list[tuple[str, Callable[[int], dict[str, Any]]]] = [
             },
         )
         for board, period, offset in [
-            ("bench_badges", None, 0),
+            ("bench_all", None, 0),
             ("bench_week", None, USERS // 2),
             ("bench_week", "previous", USERS // 2),
         ]
@@ -86,7 +86,7 @@ HOT: list[tuple[str, Callable[[int], dict[str, Any]]]] = [
             },
         )
         for board, period in [
-            ("bench_badges", None),
+            ("bench_all", None),
             ("bench_week", None),
             ("bench_week", "previous"),
         ]

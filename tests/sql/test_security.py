@@ -69,7 +69,7 @@ PER_USER_TABLES = [
     "user_stats",
 ]
 SERVICE_ONLY_TABLES = [
-    "board_archive",
+    "board_placings",
     "board_entries",
     "board_periods",
     "board_refills",
