@@ -97,12 +97,18 @@ async function showUser(userId) {
 
 // ----- the signed-in user's own state ---------------------------------------------------------
 
+let refreshes = 0
+
 async function refreshMe() {
+  // Two actions in quick succession refresh twice: the answers of the later refresh (read
+  // after both actions) win, whichever arrives last.
+  const refresh = ++refreshes
   const [list, level, inbox] = await Promise.all([
     call('list'),
     call('current_level'),
     call('notifications', { limit: 20 }),
   ])
+  if (refresh !== refreshes) return
   if (list) {
     state.list = list
     renderModal(list, hiddenLocked(list), metrics(), state.catalog?.leaderboards ?? [])
