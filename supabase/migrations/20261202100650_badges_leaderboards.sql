@@ -836,11 +836,12 @@ begin
   select * into v_open from badges.open_board(p_board_id, p_period);
   v_page := badges.period_page(p_board_id, v_open.period, p_user_id, p_limit, p_offset,
                                  p_after_value, p_after_at, p_after_user);
-  return (pg_catalog.jsonb_build_object(
-    'board', badges.board_json(v_open.board),
-    'period', badges.period_json(v_open.board, v_open.period, v_open.starts_at, v_open.ends_at,
-                                 v_open.final))
-    || v_page::jsonb)::json;
+  -- The page's object with board and period put first, as text: through jsonb, the page's
+  -- entries would be parsed and printed again.
+  return ('{"board":' || badges.board_json(v_open.board)
+          || ',"period":' || badges.period_json(v_open.board, v_open.period, v_open.starts_at,
+                                                v_open.ends_at, v_open.final)
+          || ',' || pg_catalog.ltrim(v_page::text, '{'))::json;
 end;
 $$;
 revoke execute on function badges.board_leaderboard(
