@@ -250,10 +250,7 @@ begin
     return false;
   end if;
   -- The values ranked 100 or better: the entries at them are the placings.
-  v_last := 0;
-  while v_last < pg_catalog.cardinality(v_counts.vals) and v_counts.ranks[v_last + 1] <= 100 loop
-    v_last := v_last + 1;
-  end loop;
+  v_last := badges.last_within(v_counts.ranks, 100);
   if v_last > 0 then
     insert into badges.board_placings (board_id, period, user_id, rank, value)
     select p_board.id, p_period, e.user_id,
@@ -881,14 +878,12 @@ begin
   -- rank is within offset + 1), v_skip the entries to skip within it.
   if p_after_value is not null then
     v_start := p_after_value;
-  elsif pg_catalog.cardinality(v_counts.vals) > 0 then
-    v_at := 1;
-    while v_at < pg_catalog.cardinality(v_counts.vals)
-          and v_counts.ranks[v_at + 1] <= p_offset + 1 loop
-      v_at := v_at + 1;
-    end loop;
-    v_start := v_counts.vals[v_at];
-    v_skip := p_offset + 1 - v_counts.ranks[v_at];
+  else
+    v_at := badges.last_within(v_counts.ranks, p_offset + 1);
+    if v_at > 0 then
+      v_start := v_counts.vals[v_at];
+      v_skip := p_offset + 1 - v_counts.ranks[v_at];
+    end if;
   end if;
 
   -- One more than the page: whether a next page exists. Each branch is an index range scan;
@@ -1968,6 +1963,24 @@ CREATE FUNCTION badges.inbox(p_user_id uuid, p_unread_only boolean, p_limit inte
 $$;
 
 --
+-- Name: last_within(bigint[], bigint); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.last_within(p_ranks bigint[], p_rank bigint) RETURNS integer
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+declare
+  v_at integer := 0;
+begin
+  while v_at < coalesce(pg_catalog.cardinality(p_ranks), 0) and p_ranks[v_at + 1] <= p_rank loop
+    v_at := v_at + 1;
+  end loop;
+  return v_at;
+end;
+$$;
+
+--
 -- Name: leaderboard(uuid, integer, integer, integer, timestamp with time zone, uuid); Type: FUNCTION; Schema: badges; Owner: -
 --
 
@@ -2344,15 +2357,13 @@ begin
   select * into v_counts from badges.board_values(p_board, p_period);
   if p_after_value is not null then
     v_start := p_after_value;
-  elsif pg_catalog.cardinality(v_counts.vals) > 0 then
+  else
     -- The smallest value whose first rank is within offset + 1, and the entries to skip in it.
-    v_at := 1;
-    while v_at < pg_catalog.cardinality(v_counts.vals)
-          and v_counts.ranks[v_at + 1] <= p_offset + 1 loop
-      v_at := v_at + 1;
-    end loop;
-    v_start := v_counts.vals[v_at];
-    v_skip := p_offset + 1 - v_counts.ranks[v_at];
+    v_at := badges.last_within(v_counts.ranks, p_offset + 1);
+    if v_at > 0 then
+      v_start := v_counts.vals[v_at];
+      v_skip := p_offset + 1 - v_counts.ranks[v_at];
+    end if;
   end if;
 
   select pg_catalog.array_agg(value order by value desc, at, user_id),
@@ -5616,6 +5627,13 @@ GRANT ALL ON FUNCTION badges.grant_freezes(p_user_id uuid, p_count integer) TO s
 
 REVOKE ALL ON FUNCTION badges.inbox(p_user_id uuid, p_unread_only boolean, p_limit integer, p_before bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION badges.inbox(p_user_id uuid, p_unread_only boolean, p_limit integer, p_before bigint) TO service_role;
+
+--
+-- Name: FUNCTION last_within(p_ranks bigint[], p_rank bigint); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.last_within(p_ranks bigint[], p_rank bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.last_within(p_ranks bigint[], p_rank bigint) TO service_role;
 
 --
 -- Name: FUNCTION leaderboard(p_user_id uuid, p_limit integer, p_offset integer, p_after_value integer, p_after_at timestamp with time zone, p_after_user uuid); Type: ACL; Schema: badges; Owner: -

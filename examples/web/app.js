@@ -11,7 +11,7 @@ const NEW_USER = 'new'
 const $ = (id) => document.getElementById(id)
 
 const state = {
-  config: { users: [], hidden_badges: 0, metrics: {} },
+  config: { users: [] },
   people: new Map(), // user id → display name
   user: null,
   token: null,
@@ -74,9 +74,7 @@ async function renewToken(expiresIn = 3600, retry = null) {
 }
 
 const name = (userId) => state.people.get(userId) ?? `User ${userId.slice(0, 8)}`
-const metrics = () => state.catalog?.metrics
-  ? Object.fromEntries(state.catalog.metrics.map((m) => [m.id, m]))
-  : state.config.metrics
+const metrics = () => Object.fromEntries((state.catalog?.metrics ?? []).map((m) => [m.id, m]))
 
 const boards = new Boards({ call: (a, f) => call(a, f), me: () => state.user, name, metrics, onUser: showUser })
 const social = new Social({
@@ -111,19 +109,11 @@ async function refreshMe() {
   if (refresh !== refreshes) return
   if (list) {
     state.list = list
-    renderModal(list, hiddenLocked(list), metrics(), state.catalog?.leaderboards ?? [])
+    renderModal(list, list.hidden_count, metrics(), state.catalog?.leaderboards ?? [])
     renderNext(list.next)
   }
   if (level) renderLevel(level, metrics())
   if (inbox) social.renderInbox(inbox)
-}
-
-// Hidden badges not earned yet: `list` leaves them out (their existence is a surprise), so the
-// count comes from the answer when the function gives it, else from the demo's catalog.
-function hiddenLocked(list) {
-  if (typeof list.hidden_count === 'number') return list.hidden_count
-  const earnedHidden = list.badges.filter((b) => b.hidden && b.earned).length
-  return Math.max(0, state.config.hidden_badges - earnedHidden)
 }
 
 async function refreshView() {

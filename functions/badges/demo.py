@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import tomllib
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -158,18 +157,7 @@ def _page_file(name: str) -> flask.Response:
 
 
 def _config() -> flask.Response:
-    catalog = tomllib.loads(Path(os.environ["BADGES_CATALOG"]).read_text("utf-8"))
-    return flask.jsonify(
-        users=[{"id": u.id, "name": u.name} for u in demo_seed.USERS],
-        # What the function's answers do not carry yet (examples/web/app.js says how it uses
-        # them): how many hidden badges exist, and each metric's unit.
-        hidden_badges=sum(
-            1 for b in catalog["badges"] if b.get("hidden") and b.get("enabled", True)
-        ),
-        metrics={
-            m["id"]: {k: m.get(k) for k in ("name", "unit", "unit_one")} for m in catalog["metrics"]
-        },
-    )
+    return flask.jsonify(users=[{"id": u.id, "name": u.name} for u in demo_seed.USERS])
 
 
 def _token() -> tuple[flask.Response, int] | flask.Response:

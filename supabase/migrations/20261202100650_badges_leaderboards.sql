@@ -525,10 +525,7 @@ begin
     return false;
   end if;
   -- The values ranked 100 or better: the entries at them are the placings.
-  v_last := 0;
-  while v_last < pg_catalog.cardinality(v_counts.vals) and v_counts.ranks[v_last + 1] <= 100 loop
-    v_last := v_last + 1;
-  end loop;
+  v_last := badges.last_within(v_counts.ranks, 100);
   if v_last > 0 then
     insert into badges.board_placings (board_id, period, user_id, rank, value)
     select p_board.id, p_period, e.user_id,
@@ -656,9 +653,30 @@ revoke execute on function badges.board_values(text, date) from public, anon, au
 grant execute on function badges.board_values(text, date) to service_role;
 
 /**
+ * The position in p_ranks (ascending, as badges.board_values gives them) of the last rank within
+ * p_rank, or 0 when none is: the lowest value a place up to p_rank reaches.
+ */
+create or replace function badges.last_within(p_ranks bigint[], p_rank bigint)
+returns integer
+language plpgsql immutable
+set search_path = ''
+as $$
+declare
+  v_at integer := 0;
+begin
+  while v_at < coalesce(pg_catalog.cardinality(p_ranks), 0) and p_ranks[v_at + 1] <= p_rank loop
+    v_at := v_at + 1;
+  end loop;
+  return v_at;
+end;
+$$;
+revoke execute on function badges.last_within(bigint[], bigint) from public, anon, authenticated;
+grant execute on function badges.last_within(bigint[], bigint) to service_role;
+
+/**
  * Board entries as JSON, [{rank, user_id, <p_key>: value}], from a page's values and users in
- * order; each rank is p_ranks at the position of its value in p_vals (badges.board_values, or
- * an archived page's own). Concatenated rather than built by json_build_object, which costs
+ * order; each rank is p_ranks at the position of its value in p_vals (badges.board_values).
+ * Concatenated rather than built by json_build_object, which costs
  * twice as much for a page of 100; ids and numbers need no escaping, and the key is ours.
  */
 create or replace function badges.entries_json(
@@ -711,15 +729,13 @@ begin
   select * into v_counts from badges.board_values(p_board, p_period);
   if p_after_value is not null then
     v_start := p_after_value;
-  elsif pg_catalog.cardinality(v_counts.vals) > 0 then
+  else
     -- The smallest value whose first rank is within offset + 1, and the entries to skip in it.
-    v_at := 1;
-    while v_at < pg_catalog.cardinality(v_counts.vals)
-          and v_counts.ranks[v_at + 1] <= p_offset + 1 loop
-      v_at := v_at + 1;
-    end loop;
-    v_start := v_counts.vals[v_at];
-    v_skip := p_offset + 1 - v_counts.ranks[v_at];
+    v_at := badges.last_within(v_counts.ranks, p_offset + 1);
+    if v_at > 0 then
+      v_start := v_counts.vals[v_at];
+      v_skip := p_offset + 1 - v_counts.ranks[v_at];
+    end if;
   end if;
 
   select pg_catalog.array_agg(value order by value desc, at, user_id),

@@ -259,14 +259,12 @@ begin
   -- rank is within offset + 1), v_skip the entries to skip within it.
   if p_after_value is not null then
     v_start := p_after_value;
-  elsif pg_catalog.cardinality(v_counts.vals) > 0 then
-    v_at := 1;
-    while v_at < pg_catalog.cardinality(v_counts.vals)
-          and v_counts.ranks[v_at + 1] <= p_offset + 1 loop
-      v_at := v_at + 1;
-    end loop;
-    v_start := v_counts.vals[v_at];
-    v_skip := p_offset + 1 - v_counts.ranks[v_at];
+  else
+    v_at := badges.last_within(v_counts.ranks, p_offset + 1);
+    if v_at > 0 then
+      v_start := v_counts.vals[v_at];
+      v_skip := p_offset + 1 - v_counts.ranks[v_at];
+    end if;
   end if;
 
   -- One more than the page: whether a next page exists. Each branch is an index range scan;

@@ -92,5 +92,4 @@ def test_the_demo_serves_the_page_and_its_modules_but_not_the_build(demo_app: Fl
     for hidden in ("/package.json", "/tools/bundle.mjs", "/../pyproject.toml", "/nope.js"):
         assert fetch(demo_app, hidden)[0] == 404, hidden
     assert config["users"][0]["name"] == "Ada Lovelace"
-    assert config["hidden_badges"] == 1
-    assert config["metrics"]["project_created"]["unit"] == "projects"
+    assert set(config) == {"users"}  # the rest comes from the function's own answers
