@@ -97,16 +97,17 @@ async function showUser(userId) {
 
 let refreshes = 0
 
+// Whether this refresh is still the latest: its screens were drawn.
 async function refreshMe() {
-  // Two actions in quick succession refresh twice: the answers of the later refresh (read
-  // after both actions) win, whichever arrives last.
+  // Two actions (or an action and a tab) in quick succession refresh twice: the answers of the
+  // later refresh (read after both) win, whichever arrives last.
   const refresh = ++refreshes
   const [list, level, inbox] = await Promise.all([
     call('list'),
     call('current_level'),
     call('notifications', { limit: 20 }),
   ])
-  if (refresh !== refreshes) return
+  if (refresh !== refreshes) return false
   if (list) {
     state.list = list
     renderModal(list, list.hidden_count, metrics(), state.catalog?.leaderboards ?? [])
@@ -114,6 +115,7 @@ async function refreshMe() {
   }
   if (level) renderLevel(level, metrics())
   if (inbox) social.renderInbox(inbox)
+  return true
 }
 
 async function refreshView() {
@@ -123,7 +125,8 @@ async function refreshView() {
     community: () => Promise.all([social.showProfile(social.viewed ?? state.user), social.showFeed()]),
     inbox: () => null,
   }
-  await Promise.all([refreshMe(), views[state.tab]()])
+  // The tab's view after the user's own state: the showcase editor lists the earned badges.
+  if (await refreshMe()) await views[state.tab]()
 }
 
 // ----- actions ----------------------------------------------------------------------------------
