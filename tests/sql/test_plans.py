@@ -25,7 +25,6 @@ USERS = 30_000
 LARGE = (
     "awards",
     "user_stats",
-    "users",
     "activity_days",
     "streaks",
     "quiz_scores",
