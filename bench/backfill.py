@@ -7,7 +7,7 @@ plays what a real adoption looks like:
      before the badges were designed);
   2. --users users with metric totals generated set-based in SQL (project_created,
      interaction, journey_entry for everyone, contribution_approved for 40%, skewed: many small
-     totals, a few large), registered in badges.user_stats, and a compressed event log per user and
+     totals, a few large), registered in badges.users, and a compressed event log per user and
      metric: one event at each power of two below the total and one at the total, dated from
      the user's first day to now, so for every threshold there is an event whose total crosses
      it and the backfill can date each award;
@@ -77,7 +77,7 @@ GENERATE = [
     ),
     "delete from bench_totals where total = 0",
     (
-        "insert into badges.user_stats (user_id, first_seen_at)"
+        "insert into badges.users (user_id, first_seen_at)"
         " select user_id, joined_at from bench_users order by user_id"
     ),
     "select badges.rebuild_counts()",  # the users were written in bulk
@@ -101,7 +101,7 @@ GENERATE = [
         "        w as (partition by user_id, metric order by total)"
         " order by user_id, metric, total"
     ),
-    "analyze badges.user_stats, badges.metric_totals, badges.metric_events, badges.rarity_counts",
+    "analyze badges.users, badges.metric_totals, badges.metric_events, badges.rarity_counts",
 ]
 
 

@@ -38,6 +38,7 @@ BENCH_BADGES = 30
 LOADED = (
     "badges.awards",
     "badges.user_stats",
+    "badges.users",
     "badges.activity_days",
     "badges.streaks",
     "badges.quiz_scores",
@@ -72,6 +73,8 @@ STEPS: list[tuple[str, str]] = [
                     else 2 + floor((%(badges)s - 1) * power(random(), 2.2))::int end as k,
                now() - random() * interval '400 days' as joined_at
         from generate_series(1, %(users)s) i;
+        insert into badges.users (user_id, first_seen_at)
+        select user_id, joined_at from bench.users order by user_id;
         """,
     ),
     (
@@ -87,11 +90,9 @@ STEPS: list[tuple[str, str]] = [
         from bench.users u join ranked r on r.rank <= u.k
         order by u.user_id, r.id;
         alter table badges.awards enable trigger user;
-        -- Every user has an award: the users' rows are their counters.
-        insert into badges.user_stats (user_id, first_seen_at, badge_count, badge_count_at)
-        select a.user_id, min(u.joined_at), count(*), max(a.earned_at)
-        from badges.awards a join bench.users u on u.user_id = a.user_id
-        group by a.user_id order by a.user_id;
+        insert into badges.user_stats (user_id, badge_count, badge_count_at)
+        select user_id, count(*), max(earned_at) from badges.awards group by user_id
+        order by user_id;
         """,
     ),
     (
@@ -233,7 +234,7 @@ def finish(url: str) -> float:
 
 def sizes(url: str) -> dict[str, int]:
     """Rows of the loaded tables (exact counts)."""
-    tables = ("badges.user_stats", "badges.awards", "badges.activity_days", "badges.quiz_scores")
+    tables = ("badges.users", "badges.awards", "badges.activity_days", "badges.quiz_scores")
     counted = {}
     with psycopg.connect(url) as conn:
         for table in tables:

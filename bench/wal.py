@@ -144,7 +144,7 @@ def markdown(award: WalProfile, raw: WalProfile, top: int = 12) -> str:
 def dataset_rows(url: str) -> tuple[int, int]:
     with psycopg.connect(url) as conn:
         row = conn.execute(
-            "select (select count(*) from badges.user_stats), (select count(*) from badges.awards)"
+            "select (select count(*) from badges.users), (select count(*) from badges.awards)"
         ).fetchone()
     assert row is not None
     return int(row[0]), int(row[1])

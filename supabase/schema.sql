@@ -102,9 +102,7 @@ begin
     on conflict (user_id) do update
       set badge_count = s.badge_count + excluded.badge_count,
           badge_count_at = excluded.badge_count_at
-    -- xmax 0: the row was inserted, a user no write function registered (a service's own
-    -- INSERT into awards): counted among the users too.
-    returning s.user_id, s.badge_count, s.xmax = 0 as registered
+    returning s.user_id, s.badge_count
   ), board as (
     insert into badges.board_deltas (board, value, users)
     select 'badge_count', value, sum(users) from (
@@ -116,12 +114,10 @@ begin
   ), rarity as (
     insert into badges.rarity_deltas (badge_id, holders)
     select badge_id, count(*) from new_awards group by badge_id
-    union all
-    select '', count(*) from stats where registered having count(*) > 0
   ), events as (
-    -- The event id is the outbox's dedupe key, unique as the award is: a badge earned again
-    -- after a revocation (a lapsed dynamic badge, a service's award after a revoke) is a new
-    -- award, so its id also names the instant.
+    -- The event id is the outbox's dedupe key: one row per award. A badge earned again after a
+    -- revocation (a lapsed dynamic badge, a service's award after a revoke) is a new award, so
+    -- its id also names the instant.
     select n.user_id, n.badge_id, d.earned_text as message,
            pg_catalog.jsonb_build_object(
              'type', 'badge.earned',
@@ -140,7 +136,8 @@ begin
   )
   insert into badges.outbox (dedupe_key, kind, user_id, badge_id, payload)
   select payload ->> 'id', 'badge.earned', user_id, badge_id, payload
-  from events order by user_id, badge_id;
+  from events order by user_id, badge_id
+  on conflict (dedupe_key) do nothing;
 
   if exists (select 1 from badges.leaderboards l where l.metric = 'badge_count' and l.enabled) then
     perform badges.bump_boards('badge_count', pg_catalog.array_agg(n.user_id),
@@ -395,11 +392,7 @@ begin
       detail = pg_catalog.format('%L can be earned only%s%s.', p_badge_id,
         ' from ' || v_def.starts_at, ' until ' || v_def.ends_at);
   end if;
-  -- The user's lock (badges.lock_user's key) without its registration: the awards trigger's
-  -- counter upsert registers a new user in the same row write, where a registration first
-  -- would insert the row and the counter then update it (two row versions, each with its
-  -- index entries, in the WAL of every new user's first award).
-  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(p_user_id::text, 0));
+  perform badges.lock_user(p_user_id);
   -- ON CONFLICT still: a concurrent call, or the batch check, may have awarded it meanwhile.
   insert into badges.awards (user_id, badge_id) values (p_user_id, p_badge_id)
   on conflict do nothing
@@ -681,7 +674,7 @@ begin
       and (a.earned_at, a.user_id) < (v_after_at, v_after_user)
       -- A look-up by key per holder read (a subquery, not a join): the plan stays the index
       -- range scan whatever the statistics say.
-      and coalesce((select u.profile_public from badges.user_stats u where u.user_id = a.user_id),
+      and coalesce((select u.profile_public from badges.users u where u.user_id = a.user_id),
                    true)
     order by a.earned_at desc, a.user_id desc
     limit p_limit + 1  -- one more than asked: whether a next page exists
@@ -1292,7 +1285,7 @@ CREATE FUNCTION badges.consistency_report() RETURNS jsonb
         full join (
           select a.badge_id, count(*) as n from badges.awards a group by a.badge_id
           union all
-          select '', count(*) from badges.user_stats
+          select '', count(*) from badges.users
         ) h on h.badge_id = c.badge_id
         where coalesce(c.n, 0) <> coalesce(h.n, 0)),
       'board', (
@@ -1357,7 +1350,7 @@ CREATE FUNCTION badges.consistency_report() RETURNS jsonb
           select 1 from badges.outbox o
           where o.badge_id is not null
           group by o.user_id, o.badge_id
-          having count(distinct o.dedupe_key) > 1 + (select count(*) from badges.revocations r
+          having count(*) > 1 + (select count(*) from badges.revocations r
                                  where r.user_id = o.user_id and r.badge_id = o.badge_id)) d)
     ) as c
   )
@@ -1685,8 +1678,7 @@ CREATE FUNCTION badges.feed(p_limit integer, p_before_at timestamp with time zon
     join badges.definitions d on d.id = a.badge_id and not d.hidden
     where (p_before_at is null
            or (a.earned_at, a.user_id, a.badge_id) < (p_before_at, p_before_user, p_before_badge))
-      and not exists (select from badges.user_stats u
-                      where u.user_id = a.user_id and u.feed_opt_out)
+      and not exists (select from badges.users u where u.user_id = a.user_id and u.feed_opt_out)
     order by a.earned_at desc, a.user_id desc, a.badge_id desc
     limit p_limit + 1  -- one more than asked: whether a next page exists
   ), shown as (
@@ -2101,7 +2093,7 @@ CREATE FUNCTION badges.lock_user(p_user_id uuid) RETURNS void
     AS $$
 begin
   perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(p_user_id::text, 0));
-  insert into badges.user_stats (user_id) values (p_user_id) on conflict do nothing;
+  insert into badges.users (user_id) values (p_user_id) on conflict do nothing;
   if found then
     insert into badges.rarity_deltas (badge_id, holders) values ('', 1);
   end if;
@@ -2449,7 +2441,7 @@ CREATE FUNCTION badges.preferences(p_user_id uuid, p_feed_opt_out boolean, p_pro
 begin
   if p_feed_opt_out is not null or p_profile_public is not null then
     perform badges.lock_user(p_user_id);
-    update badges.user_stats u
+    update badges.users u
     set feed_opt_out = coalesce(p_feed_opt_out, u.feed_opt_out),
         profile_public = coalesce(p_profile_public, u.profile_public)
     where u.user_id = p_user_id;
@@ -2458,7 +2450,7 @@ begin
   return (select pg_catalog.jsonb_build_object(
                    'feed_opt_out', coalesce(u.feed_opt_out, false),
                    'profile_public', coalesce(u.profile_public, true))
-          from (select) one left join badges.user_stats u on u.user_id = p_user_id);
+          from (select) one left join badges.users u on u.user_id = p_user_id);
 end;
 $$;
 
@@ -2478,7 +2470,7 @@ declare
   v_page jsonb;
   v_more boolean;
 begin
-  select u.profile_public into v_public from badges.user_stats u where u.user_id = p_user_id;
+  select u.profile_public into v_public from badges.users u where u.user_id = p_user_id;
   if not v_own and (v_public is null or (p_viewer is not null and not v_public)) then
     raise exception using errcode = 'BD011', message = 'unknown user',
       detail = pg_catalog.format('No user with a public profile has the id %s.', p_user_id);
@@ -2611,13 +2603,13 @@ declare
   v_rows bigint;
 begin
   perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('badges.fold_counts', 0));
-  lock table badges.awards, badges.user_stats, badges.board_entries in share mode;
+  lock table badges.awards, badges.users, badges.user_stats, badges.board_entries in share mode;
   delete from badges.rarity_deltas;
   delete from badges.rarity_counts;
   insert into badges.rarity_counts (badge_id, shard, holders)
   select badge_id, 0, count(*) from badges.awards group by badge_id
   union all
-  select '', 0, count(*) from badges.user_stats;
+  select '', 0, count(*) from badges.users;
   get diagnostics v_rarity = row_count;
 
   delete from badges.board_deltas;
@@ -4434,11 +4426,19 @@ CREATE TABLE badges.user_stats (
     badge_count_at timestamp with time zone,
     correct_count integer DEFAULT 0 NOT NULL,
     correct_count_at timestamp with time zone,
-    first_seen_at timestamp with time zone DEFAULT now() NOT NULL,
-    feed_opt_out boolean DEFAULT false NOT NULL,
-    profile_public boolean DEFAULT true NOT NULL,
     CONSTRAINT user_stats_badge_count_check CHECK ((badge_count >= 0)),
     CONSTRAINT user_stats_correct_count_check CHECK ((correct_count >= 0))
+);
+
+--
+-- Name: users; Type: TABLE; Schema: badges; Owner: -
+--
+
+CREATE TABLE badges.users (
+    user_id uuid NOT NULL,
+    first_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    feed_opt_out boolean DEFAULT false NOT NULL,
+    profile_public boolean DEFAULT true NOT NULL
 );
 
 --
@@ -4568,6 +4568,13 @@ ALTER TABLE ONLY badges.notifications
     ADD CONSTRAINT notifications_pkey PRIMARY KEY (id);
 
 --
+-- Name: outbox outbox_dedupe_key_key; Type: CONSTRAINT; Schema: badges; Owner: -
+--
+
+ALTER TABLE ONLY badges.outbox
+    ADD CONSTRAINT outbox_dedupe_key_key UNIQUE (dedupe_key);
+
+--
 -- Name: outbox outbox_pkey; Type: CONSTRAINT; Schema: badges; Owner: -
 --
 
@@ -4673,6 +4680,13 @@ ALTER TABLE ONLY badges.user_stats
     ADD CONSTRAINT user_stats_pkey PRIMARY KEY (user_id);
 
 --
+-- Name: users users_pkey; Type: CONSTRAINT; Schema: badges; Owner: -
+--
+
+ALTER TABLE ONLY badges.users
+    ADD CONSTRAINT users_pkey PRIMARY KEY (user_id);
+
+--
 -- Name: awards_feed_idx; Type: INDEX; Schema: badges; Owner: -
 --
 
@@ -4721,10 +4735,16 @@ CREATE INDEX metric_events_user_metric_idx ON badges.metric_events USING btree (
 CREATE INDEX metric_totals_metric_idx ON badges.metric_totals USING btree (metric, total);
 
 --
+-- Name: notifications_unread_idx; Type: INDEX; Schema: badges; Owner: -
+--
+
+CREATE INDEX notifications_unread_idx ON badges.notifications USING btree (user_id) WHERE (read_at IS NULL);
+
+--
 -- Name: notifications_user_idx; Type: INDEX; Schema: badges; Owner: -
 --
 
-CREATE INDEX notifications_user_idx ON badges.notifications USING btree (user_id, id DESC) INCLUDE (read_at);
+CREATE INDEX notifications_user_idx ON badges.notifications USING btree (user_id, id DESC);
 
 --
 -- Name: outbox_dead_idx; Type: INDEX; Schema: badges; Owner: -
@@ -5202,6 +5222,12 @@ ALTER TABLE badges.streaks ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE badges.user_stats ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: users; Type: ROW SECURITY; Schema: badges; Owner: -
+--
+
+ALTER TABLE badges.users ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: SCHEMA badges; Type: ACL; Schema: -; Owner: -
@@ -6239,6 +6265,12 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.streak_freeze_policy TO servic
 
 GRANT SELECT ON TABLE badges.user_stats TO authenticated;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.user_stats TO service_role;
+
+--
+-- Name: TABLE users; Type: ACL; Schema: badges; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.users TO service_role;
 
 --
 -- PostgreSQL database dump complete

@@ -1,9 +1,9 @@
 /**
  * The users the service knows, and the counters many writers share.
  *
- * badges.lock_user serializes one user's writes and registers the user (a row of
- * badges.user_stats, in the awards file): every per-user write function takes it first, so two
- * actions of the same user never deadlock on their rows (and never block other users).
+ * badges.lock_user serializes one user's writes and registers the user: every per-user write
+ * function takes it first, so two actions of the same user never deadlock on their rows (and
+ * never block other users).
  *
  * Counters that many writers share (rarity: the holders of each badge and the number of users;
  * the per-value counts that rank the leaderboards) are append-only deltas, folded now and then:
@@ -12,9 +12,24 @@
  */
 
 /**
- * Folded rarity counters: badge_id '' counts users (the rows of badges.user_stats), any other
- * id the holders of that badge. One row per badge, in shard 0 (the counters were once split in
- * 16 shards by user,
+ * Every user the service has written for (registered by badges.lock_user): the denominator of
+ * rarity. Two preferences (badges.preferences): feed_opt_out keeps the user's awards out of
+ * everyone's feed; profile_public false (the opt-out of public profiles, see the profiles file)
+ * makes the user, to everyone else, a user the service does not know, and leaves the user out
+ * of every badge's public holders. Service-only.
+ */
+create table if not exists badges.users (
+  user_id uuid primary key,
+  first_seen_at timestamptz not null default now(),
+  feed_opt_out boolean not null default false,
+  profile_public boolean not null default true
+);
+alter table badges.users enable row level security;
+grant select, insert, update, delete on badges.users to service_role;
+
+/**
+ * Folded rarity counters: badge_id '' counts users (badges.users), any other id the holders of
+ * that badge. One row per badge, in shard 0 (the counters were once split in 16 shards by user,
  * badges.shard; the deltas replaced them). A fold never takes a count below 0: a removal's delta
  * is written only after the award it removes was committed, and with it the delta that counted
  * it. Service-only: clients read rarity through the functions.
@@ -92,7 +107,7 @@ set search_path = ''
 as $$
 begin
   perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(p_user_id::text, 0));
-  insert into badges.user_stats (user_id) values (p_user_id) on conflict do nothing;
+  insert into badges.users (user_id) values (p_user_id) on conflict do nothing;
   if found then
     insert into badges.rarity_deltas (badge_id, holders) values ('', 1);
   end if;
@@ -152,13 +167,13 @@ declare
   v_rows bigint;
 begin
   perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('badges.fold_counts', 0));
-  lock table badges.awards, badges.user_stats, badges.board_entries in share mode;
+  lock table badges.awards, badges.users, badges.user_stats, badges.board_entries in share mode;
   delete from badges.rarity_deltas;
   delete from badges.rarity_counts;
   insert into badges.rarity_counts (badge_id, shard, holders)
   select badge_id, 0, count(*) from badges.awards group by badge_id
   union all
-  select '', 0, count(*) from badges.user_stats;
+  select '', 0, count(*) from badges.users;
   get diagnostics v_rarity = row_count;
 
   delete from badges.board_deltas;

@@ -38,29 +38,16 @@ create policy "Awards are readable by their owner"
   using (user_id = (select auth.uid()));
 
 /**
- * Every user the service has written for, one row each (registered by badges.lock_user, the
- * denominator of rarity), with the user's counters and preferences.
- * - Counters, maintained by triggers on awards (badge_count) and by record_score
- *   (correct_count), so leaderboards read an index instead of counting awards. The *_at columns
- *   say when the user reached the current value: within a tie, whoever reached it first ranks
- *   first.
- * - Preferences (badges.preferences): feed_opt_out keeps the user's awards out of everyone's
- *   feed; profile_public false (the opt-out of public profiles, see the profiles file) makes the
- *   user, to everyone else, a user the service does not know, and leaves the user out of every
- *   badge's public holders.
- * One table rather than a registry beside the counters: a new user's first award then adds one
- * entry to one index keyed by a random user id, not two (docs/architecture.md, What bounds a
- * new award).
+ * Per-user counters, maintained by triggers on awards (badge_count) and by record_score
+ * (correct_count), so leaderboards read an index instead of counting awards. The *_at columns
+ * say when the user reached the current value: within a tie, whoever reached it first ranks first.
  */
 create table if not exists badges.user_stats (
   user_id uuid primary key,
   badge_count integer not null default 0 check (badge_count >= 0),
   badge_count_at timestamptz,
   correct_count integer not null default 0 check (correct_count >= 0),
-  correct_count_at timestamptz,
-  first_seen_at timestamptz not null default now(),
-  feed_opt_out boolean not null default false,
-  profile_public boolean not null default true
+  correct_count_at timestamptz
 );
 alter table badges.user_stats enable row level security;
 grant select on badges.user_stats to authenticated;
@@ -118,9 +105,7 @@ begin
     on conflict (user_id) do update
       set badge_count = s.badge_count + excluded.badge_count,
           badge_count_at = excluded.badge_count_at
-    -- xmax 0: the row was inserted, a user no write function registered (a service's own
-    -- INSERT into awards): counted among the users too.
-    returning s.user_id, s.badge_count, s.xmax = 0 as registered
+    returning s.user_id, s.badge_count
   ), board as (
     insert into badges.board_deltas (board, value, users)
     select 'badge_count', value, sum(users) from (
@@ -132,12 +117,10 @@ begin
   ), rarity as (
     insert into badges.rarity_deltas (badge_id, holders)
     select badge_id, count(*) from new_awards group by badge_id
-    union all
-    select '', count(*) from stats where registered having count(*) > 0
   ), events as (
-    -- The event id is the outbox's dedupe key, unique as the award is: a badge earned again
-    -- after a revocation (a lapsed dynamic badge, a service's award after a revoke) is a new
-    -- award, so its id also names the instant.
+    -- The event id is the outbox's dedupe key: one row per award. A badge earned again after a
+    -- revocation (a lapsed dynamic badge, a service's award after a revoke) is a new award, so
+    -- its id also names the instant.
     select n.user_id, n.badge_id, d.earned_text as message,
            pg_catalog.jsonb_build_object(
              'type', 'badge.earned',
@@ -156,7 +139,8 @@ begin
   )
   insert into badges.outbox (dedupe_key, kind, user_id, badge_id, payload)
   select payload ->> 'id', 'badge.earned', user_id, badge_id, payload
-  from events order by user_id, badge_id;
+  from events order by user_id, badge_id
+  on conflict (dedupe_key) do nothing;
 
   if exists (select 1 from badges.leaderboards l where l.metric = 'badge_count' and l.enabled) then
     perform badges.bump_boards('badge_count', pg_catalog.array_agg(n.user_id),
@@ -262,11 +246,7 @@ begin
       detail = pg_catalog.format('%L can be earned only%s%s.', p_badge_id,
         ' from ' || v_def.starts_at, ' until ' || v_def.ends_at);
   end if;
-  -- The user's lock (badges.lock_user's key) without its registration: the awards trigger's
-  -- counter upsert registers a new user in the same row write, where a registration first
-  -- would insert the row and the counter then update it (two row versions, each with its
-  -- index entries, in the WAL of every new user's first award).
-  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(p_user_id::text, 0));
+  perform badges.lock_user(p_user_id);
   -- ON CONFLICT still: a concurrent call, or the batch check, may have awarded it meanwhile.
   insert into badges.awards (user_id, badge_id) values (p_user_id, p_badge_id)
   on conflict do nothing

@@ -11,19 +11,15 @@
  */
 
 /**
- * The outbox: one row per announcement, written by the awards trigger for each award it sees
- * inserted, so one row per award. dedupe_key is the event's id (payload.id): it names the user
- * and the badge, and the instant when the badge was earned again after a revocation. No unique
- * index backs it: the award's own key already makes it unique, and a second index by a random
- * key would cost each award another page image in the WAL (docs/architecture.md, What bounds a
- * new award); the consistency report checks it (outbox_twice). payload is the event as sent; kind
+ * The outbox: one row per announcement, dedupe_key unique per (user, badge), so a badge earned
+ * again after an automatic revocation is not announced twice. payload is the event as sent; kind
  * is 'badge.earned', one spelling everywhere (inbox kind, outbox kind and webhook type).
  * status: pending (due at next_attempt_at), delivered, or dead (attempts exhausted: kept, visible,
  * re-queueable). delivered_channels: channels that took it, never sent to again on a retry.
  */
 create table if not exists badges.outbox (
   id bigint generated always as identity primary key,
-  dedupe_key text not null,
+  dedupe_key text not null unique,
   kind text not null,
   user_id uuid not null,
   badge_id text references badges.definitions (id),

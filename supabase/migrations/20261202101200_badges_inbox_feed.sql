@@ -1,7 +1,7 @@
 /**
  * What users read of notifications: their in-app inbox (paged, newest first, marked read), and
  * the activity feed of recent awards across users (awards_feed_idx), which leaves out hidden
- * badges and the users who opted out of it (user_stats.feed_opt_out, set by badges.preferences).
+ * badges and the users who opted out of it (users.feed_opt_out, set by badges.preferences).
  */
 
 /**
@@ -20,13 +20,9 @@ create table if not exists badges.notifications (
 alter table badges.notifications enable row level security;
 grant select on badges.notifications to authenticated;
 grant select, insert, update, delete on badges.notifications to service_role;
--- One index by user serves the pages and the unread count (read_at included, so the count
--- reads the index): an award adds one entry at a random place, and a second per-user index (a
--- partial one of the unread) would cost each new award another page image in the WAL
--- (docs/architecture.md, What bounds a new award).
-create index if not exists notifications_user_idx
-  on badges.notifications (user_id, id desc) include (read_at);
-drop index if exists badges.notifications_unread_idx;
+create index if not exists notifications_user_idx on badges.notifications (user_id, id desc);
+create index if not exists notifications_unread_idx
+  on badges.notifications (user_id) where read_at is null;
 
 drop policy if exists "Notifications are readable by their owner"
   on badges.notifications;
@@ -119,8 +115,7 @@ as $$
     join badges.definitions d on d.id = a.badge_id and not d.hidden
     where (p_before_at is null
            or (a.earned_at, a.user_id, a.badge_id) < (p_before_at, p_before_user, p_before_badge))
-      and not exists (select from badges.user_stats u
-                      where u.user_id = a.user_id and u.feed_opt_out)
+      and not exists (select from badges.users u where u.user_id = a.user_id and u.feed_opt_out)
     order by a.earned_at desc, a.user_id desc, a.badge_id desc
     limit p_limit + 1  -- one more than asked: whether a next page exists
   ), shown as (
@@ -143,7 +138,7 @@ grant execute on function badges.feed(integer, timestamptz, uuid, text) to servi
 
 /**
  * Read, and with non-null arguments set, the user's preferences: feed_opt_out, and
- * profile_public (user_stats.profile_public, the public profile's opt-out: see the profiles file).
+ * profile_public (users.profile_public, the public profile's opt-out: see the profiles file).
  * Returns {feed_opt_out, profile_public}.
  */
 create or replace function badges.preferences(
@@ -156,7 +151,7 @@ as $$
 begin
   if p_feed_opt_out is not null or p_profile_public is not null then
     perform badges.lock_user(p_user_id);
-    update badges.user_stats u
+    update badges.users u
     set feed_opt_out = coalesce(p_feed_opt_out, u.feed_opt_out),
         profile_public = coalesce(p_profile_public, u.profile_public)
     where u.user_id = p_user_id;
@@ -165,7 +160,7 @@ begin
   return (select pg_catalog.jsonb_build_object(
                    'feed_opt_out', coalesce(u.feed_opt_out, false),
                    'profile_public', coalesce(u.profile_public, true))
-          from (select) one left join badges.user_stats u on u.user_id = p_user_id);
+          from (select) one left join badges.users u on u.user_id = p_user_id);
 end;
 $$;
 revoke execute on function badges.preferences(uuid, boolean, boolean)

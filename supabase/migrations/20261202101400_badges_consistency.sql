@@ -9,18 +9,15 @@
  *   badge_count     user_stats.badge_count differs from the user's awards
  *   correct_count   user_stats.correct_count differs from the user's correct quiz answers
  *   rarity          a badge's rarity counters (folded counts plus pending deltas) differ from
- *                   its holders, or the user counter from badges.user_stats
+ *                   its holders, or the user counter from badges.users
  *   board           a board's per-value count (folded plus pending) differs from the users at
  *                   that value (the built-in boards, and each live period of the catalog's)
  *   board_total     a user's entry on an all-time catalog board differs from the total it ranks
  *   metric_total    metric_totals.total differs from the total after the user's last event
  *   distinct_count  metric_totals.distinct_count differs from the distinct items tracked
  *   outbox_orphan   an outbox row for a badge the user never held (no award, no revocation)
- *   outbox_twice    more announcements (distinct event ids) of a (user, badge) than awards of
- *                   it (one, plus one per revocation it was earned again after): the awards
- *                   trigger's promise. An award deleted by a plain DELETE (no revocation) and
- *                   earned again is announced again with the same event id, which receivers
- *                   drop as a repeat.
+ *   outbox_twice    more outbox rows for a (user, badge) than awards of it (one, plus one per
+ *                   revocation it was earned again after): the unique key's promise
  * and, not violations (a silent backfill and a quiet badge write none), awards_unannounced:
  * awards of notifying badges without an outbox row.
  * Returns {violations, checks: {name: rows}, awards_unannounced}.
@@ -53,7 +50,7 @@ as $$
         full join (
           select a.badge_id, count(*) as n from badges.awards a group by a.badge_id
           union all
-          select '', count(*) from badges.user_stats
+          select '', count(*) from badges.users
         ) h on h.badge_id = c.badge_id
         where coalesce(c.n, 0) <> coalesce(h.n, 0)),
       'board', (
@@ -118,7 +115,7 @@ as $$
           select 1 from badges.outbox o
           where o.badge_id is not null
           group by o.user_id, o.badge_id
-          having count(distinct o.dedupe_key) > 1 + (select count(*) from badges.revocations r
+          having count(*) > 1 + (select count(*) from badges.revocations r
                                  where r.user_id = o.user_id and r.badge_id = o.badge_id)) d)
     ) as c
   )

@@ -7,7 +7,7 @@
  *   showcase {badge_ids}     pin up to 5 earned badges, in order (a new list replaces the old)
  *   current_level            the highest level the user meets, and the next one's steps
  *
- * user_stats.profile_public (default true; the awards file's user_stats table, set with
+ * users.profile_public (default true; the counts file's users table, set with
  * badges.preferences in the inbox_feed file) is the opt-out: a user who turns it off is, to
  * everyone else, a user the service does not know (BD011), so the answer reveals no more than an
  * id never seen would. The owner and service callers still read the profile. Also read by the
@@ -225,7 +225,7 @@ declare
   v_page jsonb;
   v_more boolean;
 begin
-  select u.profile_public into v_public from badges.user_stats u where u.user_id = p_user_id;
+  select u.profile_public into v_public from badges.users u where u.user_id = p_user_id;
   if not v_own and (v_public is null or (p_viewer is not null and not v_public)) then
     raise exception using errcode = 'BD011', message = 'unknown user',
       detail = pg_catalog.format('No user with a public profile has the id %s.', p_user_id);

@@ -47,8 +47,8 @@ revoke execute on function badges.get_badge(uuid, text) from public, anon, authe
 grant execute on function badges.get_badge(uuid, text) to service_role;
 
 /**
- * The holders of an enabled badge whose profile is public (user_stats.profile_public; a holder
- * the service has no user_stats row for counts as public), newest first: earned_at desc, then user_id
+ * The holders of an enabled badge whose profile is public (users.profile_public; a holder the
+ * service has no users row for counts as public), newest first: earned_at desc, then user_id
  * desc. The page starts after the holder (p_after_at, p_after_user) of the previous page's last
  * entry, or at the newest. A hidden badge is visible only to a p_user_id who holds it; a
  * disabled, unknown or invisible one is BD001. Returns {entries: [{user_id, earned_at}],
@@ -86,7 +86,7 @@ begin
       and (a.earned_at, a.user_id) < (v_after_at, v_after_user)
       -- A look-up by key per holder read (a subquery, not a join): the plan stays the index
       -- range scan whatever the statistics say.
-      and coalesce((select u.profile_public from badges.user_stats u where u.user_id = a.user_id),
+      and coalesce((select u.profile_public from badges.users u where u.user_id = a.user_id),
                    true)
     order by a.earned_at desc, a.user_id desc
     limit p_limit + 1  -- one more than asked: whether a next page exists

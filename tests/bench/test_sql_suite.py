@@ -24,8 +24,7 @@ def test_the_data_set_loads_consistent_counters_and_its_references(
     with psycopg.connect(url) as conn:
         report = conn.execute("select badges.consistency_report()").fetchone()
         counts = conn.execute(
-            "select (select count(*) from badges.user_stats),"
-            " (select count(*) from bench.raw_noop),"
+            "select (select count(*) from badges.users), (select count(*) from bench.raw_noop),"
             " (select count(*) from bench.board),"
             " (select count(*) from badges.awards where badge_id = 'social_sharer'),"
             " (select count(*) from badges.awards where badge_id = 'bench_30')"

@@ -130,7 +130,7 @@ def test_badge_holders_pages_newest_first_with_the_cursor_across_ties(own: Api, 
         give(own, user, "streak_30d")
     private = users.pop()
     own_conn.execute(
-        "update badges.user_stats set profile_public = false where user_id = %s", (private,)
+        "update badges.users set profile_public = false where user_id = %s", (private,)
     )
     own_conn.execute(
         "update badges.awards set earned_at = case"

@@ -47,11 +47,7 @@ def awarded_to(conn: Conn, user: uuid.UUID) -> int:
 
 
 def test_a_statement_cancelled_by_its_timeout_is_503_and_leaves_nothing_half_done(
-    make_client: MakeClient,
-    iso_url: str,
-    iso_conn: Conn,
-    user: uuid.UUID,
-    caplog: pytest.LogCaptureFixture,
+    make_client: MakeClient, iso_url: str, iso_conn: Conn, user: uuid.UUID
 ):
     api = Api(make_client(DATABASE_URL=iso_url, BADGES_DB_STATEMENT_TIMEOUT="0.3"), Tokens())
     with psycopg.connect(iso_url) as locker:
@@ -63,16 +59,13 @@ def test_a_statement_cancelled_by_its_timeout_is_503_and_leaves_nothing_half_don
 
     assert_unavailable(blocked)
     assert waited < 5  # cancelled at 0.3 s, not left waiting for the lock
-    assert "database unavailable (57014): canceling statement due to statement timeout" in (
-        caplog.text
-    )  # the answer says "try again"; the operator's log says why
     assert awarded_to(iso_conn, user) == 0
     assert api.call("award", as_user=user, badge_id="social_sharer").body["awarded"] is True
     assert consistency(iso_url)["violations"] == 0
 
 
 def test_a_pool_exhausted_by_slow_queries_answers_503_and_serves_again_once_they_end(
-    make_client: MakeClient, iso_url: str, iso_conn: Conn, caplog: pytest.LogCaptureFixture
+    make_client: MakeClient, iso_url: str, iso_conn: Conn
 ):
     client = make_client(
         DATABASE_URL=iso_url,
@@ -94,7 +87,6 @@ def test_a_pool_exhausted_by_slow_queries_answers_503_and_serves_again_once_they
     holder.join()
 
     assert_unavailable(exhausted)
-    assert "database unavailable: PoolTimeout(" in caplog.text
     assert slow[0].status == 200
     assert api.call("list", as_user=other).status == 200
     assert awarded_to(iso_conn, slow_user) == 1

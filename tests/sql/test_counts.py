@@ -103,30 +103,13 @@ def test_a_fold_takes_a_revoked_badge_down_to_zero_holders(iso_conn: Conn):
     assert consistency(iso_conn)["violations"] == 0
 
 
-def test_a_user_first_seen_in_a_plain_insert_into_awards_is_counted_among_the_users(
-    iso_conn: Conn,
-):
-    # No write function registered them: the awards trigger's upsert creates their row, and with
-    # it the users counter's delta (rarity's denominator).
-    known, new = uuid4(), uuid4()
-    call(iso_conn, "award_badge", p_user_id=known, p_badge_id="social_sharer", p_client=False)
-    iso_conn.execute(
-        "insert into badges.awards (user_id, badge_id)"
-        " values (%s, 'streak_3d'), (%s, 'social_sharer'), (%s, 'streak_3d')",
-        (known, new, new),
-    )
-
-    assert rows(iso_conn, "select count(*) from badges.user_stats") == [(2,)]
-    assert rows(
-        iso_conn, "select coalesce(sum(holders), 0) from badges.rarity_deltas where badge_id = ''"
-    ) == [(2,)]
-    assert consistency(iso_conn)["violations"] == 0
-
-
 def test_rebuild_counts_repairs_counters_a_bulk_load_left_behind(iso_conn: Conn):
     iso_conn.execute(
-        "insert into badges.user_stats (user_id)"
-        " select gen_random_uuid() from generate_series(1, 5)"
+        "insert into badges.users (user_id) select gen_random_uuid() from generate_series(1, 5)"
+    )
+    iso_conn.execute(
+        "insert into badges.user_stats (user_id, badge_count, badge_count_at)"
+        " select user_id, 0, null from badges.users"
     )
     assert consistency(iso_conn)["checks"]["rarity"] == 1  # the users counter is 0, not 5
 

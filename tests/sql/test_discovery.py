@@ -137,16 +137,16 @@ def test_holders_with_a_private_profile_are_left_out_and_those_without_a_users_r
     iso_db: BadgesDb, iso_conn: Conn
 ):
     """Pinned: a private holder between two public ones is skipped within a page and across a
-    page boundary; a holder the service has no user_stats row for is listed."""
+    page boundary; a holder the service has no users row for is listed."""
     public, private, unregistered, last = (uuid4() for _ in range(4))
     times = {public: T0, private: T0 - timedelta(hours=1), unregistered: T0 - timedelta(hours=2)}
     times[last] = T0 - timedelta(hours=3)
     for user, at in times.items():
         hold(iso_db, iso_conn, user, "social_sharer", at)
     iso_conn.execute(
-        "update badges.user_stats set profile_public = false where user_id = %s", (private,)
+        "update badges.users set profile_public = false where user_id = %s", (private,)
     )
-    iso_conn.execute("delete from badges.user_stats where user_id = %s", (unregistered,))
+    iso_conn.execute("delete from badges.users where user_id = %s", (unregistered,))
 
     one_by_one = every_page(iso_db, "social_sharer", 1)
     at_once = every_page(iso_db, "social_sharer", 10)
@@ -161,13 +161,9 @@ def test_a_holder_who_makes_their_profile_public_again_is_listed_again(
 ):
     user = uuid4()
     hold(iso_db, iso_conn, user, "streak_3d", T0)
-    iso_conn.execute(
-        "update badges.user_stats set profile_public = false where user_id = %s", (user,)
-    )
+    iso_conn.execute("update badges.users set profile_public = false where user_id = %s", (user,))
     hidden = iso_db.badge_holders(None, "streak_3d", 10)["entries"]
-    iso_conn.execute(
-        "update badges.user_stats set profile_public = true where user_id = %s", (user,)
-    )
+    iso_conn.execute("update badges.users set profile_public = true where user_id = %s", (user,))
 
     assert hidden == []
     assert holder_ids([iso_db.badge_holders(None, "streak_3d", 10)["entries"]]) == [str(user)]

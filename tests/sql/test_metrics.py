@@ -362,7 +362,7 @@ def test_a_user_tracking_a_server_only_metric_is_forbidden_and_changes_nothing(
 ):
     with pytest.raises(Forbidden):
         devspace_db.track(user, MetricEvent("project_created"), client=True)
-    for table in ("metric_totals", "metric_events", "awards", "notifications", "user_stats"):
+    for table in ("metric_totals", "metric_events", "awards", "notifications", "users"):
         assert count(devspace_conn, table, user) == 0, table
 
     devspace_db.track(user, MetricEvent("project_created"), client=False)

@@ -25,6 +25,7 @@ USERS = 30_000
 LARGE = (
     "awards",
     "user_stats",
+    "users",
     "activity_days",
     "streaks",
     "quiz_scores",

@@ -131,7 +131,7 @@ def test_an_id_never_seen_is_unknown_user_even_to_a_service_but_its_owner_reads_
         "badges": [],
         "more": False,
     }
-    assert rows(devspace_conn, "select 1 from badges.user_stats where user_id = %s", never) == []
+    assert rows(devspace_conn, "select 1 from badges.users where user_id = %s", never) == []
 
 
 # --- what a profile shows --------------------------------------------------------------------
@@ -450,7 +450,7 @@ def test_preferences_set_each_preference_alone_and_reading_registers_nobody(
     devspace_db: BadgesDb, devspace_conn: Conn, user: UUID
 ):
     fresh = devspace_db.preferences(user, None)
-    registered = rows(devspace_conn, "select 1 from badges.user_stats where user_id = %s", user)
+    registered = rows(devspace_conn, "select 1 from badges.users where user_id = %s", user)
     private = devspace_db.preferences(user, None, profile_public=False)
     out = devspace_db.preferences(user, True)
     back = devspace_db.preferences(user, None, profile_public=True)

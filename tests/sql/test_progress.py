@@ -438,7 +438,7 @@ def full_counts(conn: Conn) -> dict[str, int]:
     counted = {
         b: int(n) for b, n in rows(conn, "select badge_id, count(*) from badges.awards group by 1")
     }
-    counted[""] = rows(conn, "select count(*) from badges.user_stats")[0][0]
+    counted[""] = rows(conn, "select count(*) from badges.users")[0][0]
     return counted
 
 

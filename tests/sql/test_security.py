@@ -78,6 +78,7 @@ SERVICE_ONLY_TABLES = [
     "rate_limits",
     "revocations",
     "share_opens",
+    "users",
 ]
 # The trigger functions apps attach to their own tables: they must write badges tables while the
 # app's client role writes the app's table. Nobody can call them (they are trigger functions and

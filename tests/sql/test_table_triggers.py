@@ -200,7 +200,7 @@ def test_a_row_without_an_owner_counts_for_nobody(app: Conn):
             app,
             "select (select count(*) from badges.metric_events),"
             " (select coalesce(sum(total), 0) from badges.metric_totals),"
-            " (select count(*) from badges.user_stats)",
+            " (select count(*) from badges.users)",
         )
         return found[0]  # type: ignore[return-value]
 
@@ -221,7 +221,7 @@ def test_the_count_and_the_award_belong_to_the_apps_transaction(app: Conn, user:
     assert inside == (1, ["first_builder"])
     assert total(app, user, "project_created") is None
     assert awards(app, user) == []
-    for table in ("metric_events", "notifications", "user_stats"):
+    for table in ("metric_events", "notifications", "user_stats", "users"):
         assert count(app, table, user) == 0, table
 
 
@@ -444,7 +444,7 @@ def test_a_trigger_counting_an_undeclared_metric_fails_the_insert_with_bd005(app
     assert failed.value.sqlstate == "BD005"
     assert "count_bad_metric" in (failed.value.diag.message_detail or "")
     assert rows(app, "select count(*) from public.bad_metric where user_id = %s", user) == [(0,)]
-    for table in ("metric_totals", "metric_events", "user_stats"):
+    for table in ("metric_totals", "metric_events", "users"):
         assert count(app, table, user) == 0, table
 
 
@@ -480,5 +480,5 @@ def test_a_trigger_naming_a_missing_column_fails_the_insert_with_bd004(
         sql.Identifier(table), sql.Identifier(owner_column)
     )
     assert app.execute(stored, (user,)).fetchone() == (0,)
-    for badges_table in ("metric_totals", "metric_events", "user_stats"):
+    for badges_table in ("metric_totals", "metric_events", "users"):
         assert count(app, badges_table, user) == 0, badges_table

@@ -72,8 +72,6 @@ def error_for(sqlstate: str | None, message: str, detail: str | None = None) -> 
     if kind is None and sqlstate and sqlstate[:2] in UNAVAILABLE_CLASSES:
         kind = Unavailable
     if kind is Unavailable:
-        # A 503 says only "try again": what the database said is for the operator.
-        log.warning("database unavailable (%s): %s", sqlstate, message)
         return unavailable()
     if kind is None:
         log.error("unexpected database error %s: %s (%s)", sqlstate, message, detail)
