@@ -674,33 +674,6 @@ revoke execute on function badges.last_within(bigint[], bigint) from public, ano
 grant execute on function badges.last_within(bigint[], bigint) to service_role;
 
 /**
- * Board entries as JSON, [{rank, user_id, <p_key>: value}], from a page's values and users in
- * order; each rank is p_ranks at the position of its value in p_vals (badges.board_values).
- * Concatenated rather than built by json_build_object, which costs
- * twice as much for a page of 100; ids and numbers need no escaping, and the key is ours.
- */
-create or replace function badges.entries_json(
-  p_key text, p_values bigint[], p_users uuid[], p_vals bigint[], p_ranks bigint[])
-returns json
-language plpgsql immutable
-set search_path = ''
-as $$
-begin
-  return coalesce('[' || (
-    select pg_catalog.string_agg(
-             '{"rank":' || p_ranks[pg_catalog.array_position(p_vals, e.value)]
-             || ',"user_id":"' || e.user_id || '","' || p_key || '":' || e.value || '}',
-             ',' order by e.ord)
-    from rows from (pg_catalog.unnest(p_values), pg_catalog.unnest(p_users))
-      with ordinality e(value, user_id, ord)) || ']', '[]')::json;
-end;
-$$;
-revoke execute on function badges.entries_json(text, bigint[], uuid[], bigint[], bigint[])
-  from public, anon, authenticated;
-grant execute on function badges.entries_json(text, bigint[], uuid[], bigint[], bigint[])
-  to service_role;
-
-/**
  * One page of a board's period (live or archived: the same entries), as badges.board_page pages
  * the built-in boards: from p_offset, or after the entry (p_after_value, p_after_at,
  * p_after_user).
@@ -719,6 +692,7 @@ declare
   v_at integer;
   v_start bigint;
   v_skip bigint := 0;
+  v_entries text[];
   v_values bigint[];
   v_ats timestamptz[];
   v_users uuid[];
@@ -738,15 +712,20 @@ begin
     end if;
   end if;
 
-  select pg_catalog.array_agg(value order by value desc, at, user_id),
+  -- Each entry's JSON written as the row is read, as badges.board_page writes it.
+  select pg_catalog.array_agg(
+           '{"rank":' || v_counts.ranks[pg_catalog.array_position(v_counts.vals, value)]
+           || ',"user_id":"' || user_id || '","value":' || value || '}'
+           order by value desc, at, user_id),
+         pg_catalog.array_agg(value order by value desc, at, user_id),
          pg_catalog.array_agg(at order by value desc, at, user_id),
          pg_catalog.array_agg(user_id order by value desc, at, user_id)
-  into v_values, v_ats, v_users
+  into v_entries, v_values, v_ats, v_users
   from (
     (select e.value, e.at, e.user_id from badges.board_entries e
      where e.board_id = p_board and e.period = p_period and e.value > 0 and e.value = v_start
        and (e.at, e.user_id) > (v_after_at, v_after_user)
-     order by e.at, e.user_id
+     order by e.value desc, e.at, e.user_id
      offset v_skip limit p_limit + 1)
     union all
     (select e.value, e.at, e.user_id from badges.board_entries e
@@ -762,8 +741,8 @@ begin
   end if;
 
   return pg_catalog.json_build_object(
-    'entries', badges.entries_json('value', v_values[1:p_limit], v_users[1:p_limit],
-                                   v_counts.vals, v_counts.ranks),
+    'entries', ('[' || coalesce(pg_catalog.array_to_string(v_entries[1:p_limit], ','), '')
+                || ']')::json,
     'me', case when v_mine > 0 then pg_catalog.json_build_object(
             'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, v_mine)],
             'user_id', p_user_id, 'value', v_mine) end,
