@@ -86,11 +86,11 @@ def client(port: int, start_at: float, deadline: float) -> dict[str, Any]:
             response = conn.getresponse()
             raw = response.read()
             status = response.status
-        except (OSError, http.client.HTTPException):
+        except (OSError, http.client.HTTPException) as exc:
             conn.close()  # an error; the next request reconnects
-            status, raw = 0, b""
+            status, raw = 0, type(exc).__name__.encode()
         latencies.append(time.perf_counter() - began)
-        statuses[str(status)] += 1
+        statuses[status_key(status, raw)] += 1
         if status == 200:
             try:
                 awarded += json.loads(raw).get("awarded") is True
@@ -98,6 +98,19 @@ def client(port: int, start_at: float, deadline: float) -> dict[str, Any]:
                 statuses["200 unreadable"] += 1
     conn.close()
     return {"latencies": latencies, "statuses": statuses, "awarded": awarded}
+
+
+def status_key(status: int, raw: bytes) -> str:
+    """How an answer is counted: "200"; an error with its code ("503 unavailable"); a
+    connection error with the exception's name ("0 RemoteDisconnected")."""
+    if status == 200:
+        return "200"
+    if status == 0:
+        return f"0 {raw.decode()}"
+    try:
+        return f"{status} {json.loads(raw)['error']['code']}"
+    except (ValueError, KeyError, TypeError):
+        return str(status)
 
 
 def run_load(port: int, clients: int, seconds: float) -> dict[str, Any]:
@@ -291,6 +304,7 @@ def main() -> None:
         f"{figures['p99_ms']:.1f} ms); errors {figures['errors']}; awards in the database "
         f"{figures['awards_in_db']}, awarded answers {figures['awarded_answers']}: "
         f"{'consistent' if ok else 'MISMATCH'}"
+        + (f" (answers: {figures['statuses']})" if figures["errors"] else "")
         + (
             ""
             if args.direct

@@ -120,7 +120,8 @@ def sql_section(size: Size, *, plans_only: bool = False) -> str:
                 ""
                 if plans_only
                 else f" pgbench: -M prepared, synchronous commit on, {size.rounds} alternating"
-                f" rounds of {size.seconds:g} s (latency: {size.seconds / 2.5:g} s), medians."
+                f" rounds of {size.seconds:g} s (latency: {size.seconds / 2.5:g} s), medians;"
+                " the reads (1 client) measured before the writes (8 clients)."
             ),
             "",
             report.markdown(),
@@ -328,10 +329,20 @@ def _script(name: str, quick: bool, report: Report) -> dict[str, Any] | None:
         if done.returncode != 0 or not out.exists():
             tail = " ".join((done.stdout + done.stderr).strip().splitlines()[-3:])
             verb = "not run" if done.returncode == 2 else f"FAILED (exit {done.returncode})"
-            report.notes.append(f"{name} {verb}: {tail}")
+            report.notes.append(f"{name} {verb}: {tail}{_server_log(out)}")
             return None
         figures: dict[str, Any] = json.loads(out.read_text())
     return figures
+
+
+def _server_log(figures: Path) -> str:
+    """What the server logged when a script failed (its --json keeps the end of it), for the
+    diagnosis: the last lines, quoted."""
+    if not figures.exists():
+        return ""
+    log = json.loads(figures.read_text()).get("server_log_tail") or ""
+    lines = [line.strip() for line in log.strip().splitlines()[-5:]]
+    return "; server log: " + " / ".join(f"`{line}`" for line in lines) if lines else ""
 
 
 def _jit_available(url: str) -> bool:

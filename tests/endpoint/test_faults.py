@@ -46,8 +46,20 @@ def awarded_to(conn: Conn, user: uuid.UUID) -> int:
     return int(row[0])
 
 
+def unavailable_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "badges.store" and r.getMessage().startswith("database unavailable")
+    ]
+
+
 def test_a_statement_cancelled_by_its_timeout_is_503_and_leaves_nothing_half_done(
-    make_client: MakeClient, iso_url: str, iso_conn: Conn, user: uuid.UUID
+    make_client: MakeClient,
+    iso_url: str,
+    iso_conn: Conn,
+    user: uuid.UUID,
+    caplog: pytest.LogCaptureFixture,
 ):
     api = Api(make_client(DATABASE_URL=iso_url, BADGES_DB_STATEMENT_TIMEOUT="0.3"), Tokens())
     with psycopg.connect(iso_url) as locker:
@@ -58,6 +70,8 @@ def test_a_statement_cancelled_by_its_timeout_is_503_and_leaves_nothing_half_don
         locker.rollback()
 
     assert_unavailable(blocked)
+    # The answer says only "try again"; the log says why.
+    assert any("(57014)" in m and "statement timeout" in m for m in unavailable_logged(caplog))
     assert waited < 5  # cancelled at 0.3 s, not left waiting for the lock
     assert awarded_to(iso_conn, user) == 0
     assert api.call("award", as_user=user, badge_id="social_sharer").body["awarded"] is True
@@ -65,7 +79,7 @@ def test_a_statement_cancelled_by_its_timeout_is_503_and_leaves_nothing_half_don
 
 
 def test_a_pool_exhausted_by_slow_queries_answers_503_and_serves_again_once_they_end(
-    make_client: MakeClient, iso_url: str, iso_conn: Conn
+    make_client: MakeClient, iso_url: str, iso_conn: Conn, caplog: pytest.LogCaptureFixture
 ):
     client = make_client(
         DATABASE_URL=iso_url,
@@ -87,6 +101,7 @@ def test_a_pool_exhausted_by_slow_queries_answers_503_and_serves_again_once_they
     holder.join()
 
     assert_unavailable(exhausted)
+    assert any("PoolTimeout" in m for m in unavailable_logged(caplog))
     assert slow[0].status == 200
     assert api.call("list", as_user=other).status == 200
     assert awarded_to(iso_conn, slow_user) == 1

@@ -14,6 +14,7 @@ connection string, transaction-mode poolers (Supabase's on port 6543, PgBouncer)
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections.abc import Mapping
@@ -26,6 +27,8 @@ from psycopg_pool import ConnectionPool
 
 from badges.settings import Settings
 from badges.store.sqlstate import error_for, unavailable
+
+log = logging.getLogger("badges.store")
 
 
 class PostgresStore:
@@ -127,5 +130,6 @@ class PostgresStore:
 
 def _translate(exc: psycopg.Error) -> Exception:
     if exc.sqlstate is None and isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+        log.warning("database unavailable: %r", exc)  # the answer (503) says only "try again"
         return unavailable()  # connection refused or lost, pool timeout
     return error_for(exc.sqlstate, exc.diag.message_primary or str(exc), exc.diag.message_detail)

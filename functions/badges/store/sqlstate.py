@@ -72,6 +72,8 @@ def error_for(sqlstate: str | None, message: str, detail: str | None = None) -> 
     if kind is None and sqlstate and sqlstate[:2] in UNAVAILABLE_CLASSES:
         kind = Unavailable
     if kind is Unavailable:
+        # The answer (503) says only "try again"; the log says why.
+        log.warning("database unavailable (%s): %s", sqlstate, message)
         return unavailable()
     if kind is None:
         log.error("unexpected database error %s: %s (%s)", sqlstate, message, detail)
