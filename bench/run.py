@@ -120,7 +120,7 @@ def sql_section(size: Size, *, plans_only: bool = False) -> str:
                 ""
                 if plans_only
                 else f" pgbench: -M prepared, synchronous commit on, {size.rounds} alternating"
-                f" rounds of {size.seconds:g} s (latency: {size.seconds / 2.5:g} s), medians;"
+                f" rounds of {size.seconds:g} s (latency: {size.seconds / 4:g} s), medians;"
                 " the reads (1 client) measured before the writes (8 clients)."
             ),
             "",
