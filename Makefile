@@ -36,7 +36,7 @@ test: $(STAMP) ## Run the test suite against a real Postgres (embedded unless DA
 soak: $(STAMP) ## The long variants of the reliability suite (load with faults): SOAK_SECONDS, SOAK_CLIENTS
 	$(BIN)/python -m pytest -m soak $(PYTEST_ARGS)
 
-bench: $(STAMP) ## Every performance figure beside its reference (about 20 min): bench/results/latest.md
+bench: $(STAMP) ## Every performance figure beside its reference (under 20 min here): bench/results/latest.md
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy --strict
