@@ -85,12 +85,12 @@ def client(port: int, start_at: float, deadline: float) -> dict[str, Any]:
             conn.request("POST", PATH, AWARD, headers)
             response = conn.getresponse()
             raw = response.read()
-            status = response.status
+            status, key = response.status, answer_key(response.status, raw)
         except (OSError, http.client.HTTPException) as exc:
             conn.close()  # an error; the next request reconnects
-            status, raw = 0, type(exc).__name__.encode()
+            status, raw, key = 0, b"", f"0 {type(exc).__name__}"  # "0 RemoteDisconnected"
         latencies.append(time.perf_counter() - began)
-        statuses[status_key(status, raw)] += 1
+        statuses[key] += 1
         if status == 200:
             try:
                 awarded += json.loads(raw).get("awarded") is True
@@ -100,13 +100,10 @@ def client(port: int, start_at: float, deadline: float) -> dict[str, Any]:
     return {"latencies": latencies, "statuses": statuses, "awarded": awarded}
 
 
-def status_key(status: int, raw: bytes) -> str:
-    """How an answer is counted: "200"; an error with its code ("503 unavailable"); a
-    connection error with the exception's name ("0 RemoteDisconnected")."""
+def answer_key(status: int, raw: bytes) -> str:
+    """How an answer is counted: "200", or an error with its code ("503 unavailable")."""
     if status == 200:
         return "200"
-    if status == 0:
-        return f"0 {raw.decode()}"
     try:
         return f"{status} {json.loads(raw)['error']['code']}"
     except (ValueError, KeyError, TypeError):

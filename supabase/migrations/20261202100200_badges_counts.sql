@@ -84,9 +84,9 @@ create table if not exists badges.board_deltas (
 );
 alter table badges.board_deltas enable row level security;
 grant select, insert, update, delete on badges.board_deltas to service_role;
--- A board's reads find its pending deltas by index: under a stream of awards the heap holds
--- mostly deleted (folded) rows between vacuums, hundreds of pages a sequential scan would read
--- on every leaderboard call.
+-- A board's reads find its pending deltas by index: after a stream of awards, vacuum empties
+-- the folded rows' pages but cannot drop them while live deltas sit at the table's end, and a
+-- sequential scan would read them all on every leaderboard call.
 create index if not exists board_deltas_board_idx on badges.board_deltas (board, period);
 
 /** The counter shard of a user (of the sharded counters the deltas replaced). */
