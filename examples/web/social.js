@@ -9,6 +9,7 @@ export class Social {
   constructor(ctx) {
     this.ctx = ctx
     this.viewed = null
+    this.profileRequests = 0
     document.getElementById('profile-picker').addEventListener('change', (event) => {
       this.showProfile(event.target.value)
     })
@@ -23,8 +24,11 @@ export class Social {
   async showProfile(userId) {
     this.viewed = userId
     document.getElementById('profile-picker').value = userId
+    // Only the latest request draws: the tab's refresh may still be reading the user's own
+    // profile when another is picked, and its answer must not replace the one picked.
+    const request = ++this.profileRequests
     const profile = await this.ctx.call('profile', { user_id: userId, limit: 20 })
-    if (!profile) return
+    if (!profile || request !== this.profileRequests) return
     const own = userId === this.ctx.me()
     const badgeItem = (item) =>
       el('li', { 'data-badge': item.badge.id }, icon(item.badge.icon), ' ', item.badge.name, ' · ', date(item.earned_at))
