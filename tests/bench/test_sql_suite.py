@@ -9,9 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
+from badges import devdb
 from bench import dataset
 from tests.conftest import PROJECT_DIR
+
+FLOOR_SCRIPT = PROJECT_DIR / "bench" / "award_floor.sql"
 
 
 def test_the_data_set_loads_consistent_counters_and_its_references(
@@ -69,3 +73,55 @@ def test_the_sql_benchmarks_run_and_write_every_figure(tmp_path: Path):
     # The embedded server's pg_wal is readable here: the breakdown names the awards' index.
     assert "WAL per new award by relation, largest first:" in text
     assert "awards_pkey" in text
+
+
+def test_the_award_floor_script_builds_floors_that_write_what_they_claim(
+    make_database: Callable[[], str],
+):
+    url = make_database()
+    dataset.load(url, users=300, active=50, quizzers=50)
+    dataset.finish(url)
+    psql = devdb.tool("psql")
+    assert psql is not None, "the embedded server comes with psql"
+    done = subprocess.run(  # noqa: S603 (our own script)
+        [psql, url, "-q", "-v", "ON_ERROR_STOP=1", "-f", str(FLOOR_SCRIPT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+    user = "00000000-0000-4000-8000-00000000f100"
+    with psycopg.connect(url, autocommit=True) as conn:
+        for n in range(1, 5):
+            table = sql.Identifier("floor", f"a{n}")
+            conn.execute(
+                sql.SQL("insert into {} (user_id, badge_id) values (%s, 'social_sharer')").format(
+                    table
+                ),
+                (user,),
+            )
+        answer = conn.execute("select floor.award5(%s, 'social_sharer')", (user,)).fetchone()
+        again = conn.execute("select floor.award5(%s, 'social_sharer')", (user,)).fetchone()
+        rows = conn.execute(
+            "select (select n from floor.stats where user_id = %(u)s),"
+            " (select n from floor.stats_b where user_id = %(u)s),"
+            " (select count(*) from floor.msg where user_id = %(u)s),"
+            " (select count(*) from floor.inbox where user_id = %(u)s),"
+            " (select count(*) from floor.outbox where user_id = %(u)s),"
+            " (select count(*) from floor.users5 where user_id = %(u)s),"
+            " (select n from floor.stats5 where user_id = %(u)s),"
+            " (select count(*) from floor.msg5 where user_id = %(u)s),"
+            " (select sum(holders) from floor.rarity5),"
+            " (select sum(users) from floor.board5 where value = 1),"
+            " (select count(*) from floor.a5) - (select count(*) from badges.awards)",
+            {"u": user},
+        ).fetchone()
+    assert answer is not None
+    assert answer[0]["awarded"] is True
+    assert again is not None
+    assert again[0]["awarded"] is False
+    # a1 and a2..a4 count into their own counters (a2, a3 and a4 share one); a5 wrote each of
+    # its rows once, and its copy of awards holds every award plus the new one.
+    assert rows == (1, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)
