@@ -11,6 +11,8 @@
 - two catalog leaderboards over a metric of points: `bench_all` (all time) and `bench_week`
   (weekly); every user earned 1 to 200 points last week and again this week (the metric's
   events and totals, and the boards' entries, as `track` writes them);
+- a third, `bench_xp` (all time), over a metric whose totals spread from 1 to 10^9: the
+  `active` users each earned one amount, so nearly every entry has a value of its own;
 - reference tables in schema `bench`: `raw_awards` (shaped like badges.awards, empty),
   `raw_noop` (the same shape, holding every user's `social_sharer`), and `board` (a narrow
   table with the badge-count board: user_id, value, at, index (value desc, at, user_id)).
@@ -134,19 +136,22 @@ STEPS: list[tuple[str, str]] = [
         """,
     ),
     (
-        # Two catalog boards over a metric of points (not over badge_count: the award figures
+        # Catalog boards: two over a metric of points (not over badge_count: the award figures
         # stay those of the v1 catalog, without boards): all time, and weekly. Every user
         # earned points (1 to 200 each time, skewed) twice: last week and in the last hour,
         # recorded as the metric's events and totals, and counted on the boards as `track`
-        # would count them.
+        # would count them. A third board, over XP spread from 1 to 10^9 for the active users:
+        # each total written as one event (through `track` it would take many, a service's event
+        # adding at most 1,000,000), so that nearly every entry has a value of its own.
         "catalog boards",
         """
-        insert into badges.metrics (id, name) values ('bench_points', 'Points')
+        insert into badges.metrics (id, name) values ('bench_points', 'Points'), ('bench_xp', 'XP')
         on conflict do nothing;
         select badges.sync_leaderboards('[
           {"id": "bench_all", "name": "Points", "metric": "bench_points"},
           {"id": "bench_week", "name": "Points this week", "metric": "bench_points",
-           "period": "weekly"}]');
+           "period": "weekly"},
+          {"id": "bench_xp", "name": "XP", "metric": "bench_xp"}]');
         update badges.leaderboards set created_at = now() - interval '30 days';
         create temp table points on commit drop as
         select user_id, 1 + floor(199 * power(random(), 3))::int as last_week,
@@ -173,6 +178,16 @@ STEPS: list[tuple[str, str]] = [
         where l.id in ('bench_all', 'bench_week')
         group by 1, 2, 3
         order by 1, 2, 3;
+        create temp table xp on commit drop as
+        select user_id, 1 + floor(1e9 * power(random(), 2))::bigint as amount,
+               now() - random() * interval '1 day' as at
+        from bench.users where i <= %(active)s;
+        insert into badges.metric_events (user_id, metric, amount, total, occurred_at)
+        select user_id, 'bench_xp', amount, amount, at from xp order by user_id;
+        insert into badges.metric_totals (user_id, metric, total, updated_at)
+        select user_id, 'bench_xp', amount, at from xp order by user_id;
+        insert into badges.board_entries (board_id, period, user_id, value, at)
+        select 'bench_xp', '-infinity', user_id, amount, at from xp order by user_id;
         """,
     ),
     (

@@ -9,7 +9,8 @@ commit on) against the data set of bench/dataset.py.
                             another user's profile (a page of 20 badges, showcase, level, count)
                             and a badge's holders (20 of social_sharer's 1M: first, at 500,000),
                             the catalog boards (a page of 100 with me, around_me with radius
-                            25: all time, this week, last week archived)
+                            25: all time, this week, last week archived, and all time on a
+                            board whose values are nearly all distinct)
                             vs a bare top-100 index scan of a narrow table holding the same board
 
 Pairs alternate (figure, reference, figure, …) for `rounds` rounds; medians over rounds. The
@@ -60,9 +61,10 @@ class Figure:
 USER = "md5('u' || :i)::uuid"
 
 
-def write_scripts(users: int, quizzers: int) -> list[tuple[Script, Script]]:
+def write_scripts(users: int, quizzers: int, active: int) -> list[tuple[Script, Script]]:
     """(figure, reference) pairs of pgbench scripts for a data set of `users` users."""
     pick = f"\\set i random(1, {users})\n"
+    xp_user = f"\\set i random(1, {active})\n"  # the users on bench_xp
     quizzer = f"\\set i random({users - quizzers + 1}, {users})\n"
     deep = min(500_000, users // 2)
     ref_scan = Script(
@@ -201,6 +203,22 @@ def write_scripts(users: int, quizzers: int) -> list[tuple[Script, Script]]:
             Script(
                 "around_me(me, radius 25), last week archived",
                 f"{pick}select badges.around_me({USER}, 'bench_week', 'previous', 25);\n",
+                1,
+            ),
+            ref_scan,
+        ),
+        (
+            Script(
+                "catalog board, values all distinct (me, 100, 0)",
+                f"{xp_user}select badges.board_leaderboard({USER}, 'bench_xp', null, 100, 0);\n",
+                1,
+            ),
+            ref_scan,
+        ),
+        (
+            Script(
+                "around_me(me, radius 25), values all distinct",
+                f"{xp_user}select badges.around_me({USER}, 'bench_xp', null, 25);\n",
                 1,
             ),
             ref_scan,

@@ -190,7 +190,7 @@ def pgbench_figures(url: str, size: Size, report: Report) -> None:
     if benchdb.pgbench_path() is None:
         report.notes.append("pgbench not found: the pgbench figures were not taken.")
         return
-    pairs = pgbench_suite.write_scripts(size.users, size.quizzers)
+    pairs = pgbench_suite.write_scripts(size.users, size.quizzers, size.active)
     variables = {
         **pgbench_suite.keyset_variables(url, size.users),
         **pgbench_suite.holder_variables(url, size.users),

@@ -152,6 +152,34 @@ end;
 $$;
 
 --
+-- Name: after_board_counts_change(); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.after_board_counts_change() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  if tg_op = 'INSERT' then
+    perform badges.move_board_buckets(pg_catalog.array_agg(n.board), pg_catalog.array_agg(n.period),
+                                      pg_catalog.array_agg(n.value), pg_catalog.array_agg(n.users))
+    from new_counts n where n.value > 0;
+  elsif tg_op = 'UPDATE' then
+    perform badges.move_board_buckets(pg_catalog.array_agg(c.board), pg_catalog.array_agg(c.period),
+                                      pg_catalog.array_agg(c.value), pg_catalog.array_agg(c.users))
+    from (select n.board, n.period, n.value, n.users from new_counts n where n.value > 0
+          union all
+          select o.board, o.period, o.value, -o.users from old_counts o where o.value > 0) c;
+  else
+    perform badges.move_board_buckets(pg_catalog.array_agg(o.board), pg_catalog.array_agg(o.period),
+                                      pg_catalog.array_agg(o.value), pg_catalog.array_agg(-o.users))
+    from old_counts o where o.value > 0;
+  end if;
+  return null;
+end;
+$$;
+
+--
 -- Name: archive_boards(); Type: FUNCTION; Schema: badges; Owner: -
 --
 
@@ -282,17 +310,19 @@ CREATE FUNCTION badges.around_me(p_user_id uuid, p_board_id text, p_period text,
 declare
   v_open record;
   v_mine badges.board_entries;
-  v_counts record;
+  v_values bigint[];
+  v_users uuid[];
+  v_top bigint;
+  v_rank bigint;
+  v_my_rank bigint;
+  v_count record;
   v_entries json;
   v_me json;
-  v_total bigint;
 begin
   if p_radius is null or p_radius not between 1 and 25 then
     raise exception using errcode = 'BD004', message = 'radius must be between 1 and 25';
   end if;
   select * into v_open from badges.open_board(p_board_id, p_period);
-  select * into v_counts from badges.board_values(p_board_id, v_open.period);
-  v_total := v_counts.total;
   select * into v_mine from badges.board_entries e
   where e.board_id = p_board_id and e.period = v_open.period and e.user_id = p_user_id
     and e.value > 0;
@@ -326,19 +356,35 @@ begin
       union all select v_mine.value, v_mine.at, v_mine.user_id
       union all select value, at, user_id from below
     )
+    select pg_catalog.array_agg(w.value order by w.value desc, w.at, w.user_id),
+           pg_catalog.array_agg(w.user_id order by w.value desc, w.at, w.user_id)
+    into v_values, v_users from window_ w;
+    v_top := v_values[1];
+  end if;
+  select * into v_count from badges.board_count(p_board_id, v_open.period, v_top);
+  if v_top is not null then
+    -- As in badges.period_page: the top value's rank from the counts, below it the rank plus
+    -- the users at the top value plus the entries in between.
+    v_rank := 1 + badges.board_above(p_board_id, v_open.period, v_top);
     select pg_catalog.json_agg(pg_catalog.json_build_object(
-             'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, w.value)],
-             'user_id', w.user_id, 'value', w.value) order by w.value desc, w.at, w.user_id)
-    into v_entries from window_ w;
+             'rank', r.rank, 'user_id', r.user_id, 'value', r.value) order by r.n),
+           pg_catalog.max(r.rank) filter (where r.user_id = p_user_id)
+    into v_entries, v_my_rank
+    from (select u.value, u.user_id, u.n,
+                 case when u.value = v_top then v_rank
+                      else v_rank + v_count.at_value - 1
+                           + pg_catalog.rank() over (order by u.value desc)
+                           - count(*) filter (where u.value = v_top) over () end as rank
+          from rows from (pg_catalog.unnest(v_values), pg_catalog.unnest(v_users))
+                 with ordinality u(value, user_id, n)) r;
     v_me := pg_catalog.json_build_object(
-      'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, v_mine.value)],
-      'user_id', p_user_id, 'value', v_mine.value);
+      'rank', v_my_rank, 'user_id', p_user_id, 'value', v_mine.value);
   end if;
   return pg_catalog.json_build_object(
     'board', badges.board_json(v_open.board),
     'period', badges.period_json(v_open.board, v_open.period, v_open.starts_at, v_open.ends_at,
                                  v_open.final),
-    'entries', coalesce(v_entries, '[]'::json), 'me', v_me, 'total', coalesce(v_total, 0));
+    'entries', coalesce(v_entries, '[]'::json), 'me', v_me, 'total', v_count.total);
 end;
 $$;
 
@@ -804,6 +850,62 @@ CREATE FUNCTION badges.base_rules() RETURNS text[]
 $$;
 
 --
+-- Name: board_above(text, date, bigint); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.board_above(p_board text, p_period date, p_value bigint) RETURNS bigint
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+  v_above bigint;
+begin
+  select coalesce(sum(x.users), 0)::bigint into v_above
+  from (
+    select c.users from badges.board_counts c
+    where c.board = p_board and c.period = p_period
+      and c.value > p_value and c.value <= (p_value | 255)
+    union all
+    select b.users
+    from pg_catalog.generate_series(1, 7) l(level)
+    cross join lateral (
+      select g.users from badges.board_buckets g
+      where g.board = p_board and g.period = p_period and g.level = l.level
+        and g.key > (p_value >> (8 * l.level))
+        and g.key <= case when l.level < 7 then (p_value >> (8 * l.level)) | 255
+                          else 9223372036854775807 end) b
+    union all
+    select d.users from badges.board_deltas d
+    where d.board = p_board and d.period = p_period and d.value > p_value and d.value > 0) x;
+  return v_above;
+end;
+$$;
+
+--
+-- Name: board_count(text, date, bigint); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.board_count(p_board text, p_period date, p_value bigint, OUT total bigint, OUT at_value bigint) RETURNS record
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  select coalesce(sum(x.users) filter (where x.top), 0)::bigint,
+         coalesce(sum(x.users) filter (where x.value = p_value), 0)::bigint
+  into total, at_value
+  from (
+    select true as top, null::bigint as value, g.users from badges.board_buckets g
+    where g.board = p_board and g.period = p_period and g.level = 7
+    union all
+    select false, c.value, c.users from badges.board_counts c
+    where c.board = p_board and c.period = p_period and c.value = p_value
+    union all
+    select true, d.value, d.users from badges.board_deltas d
+    where d.board = p_board and d.period = p_period and d.value > 0) x;
+end;
+$$;
+
+--
 -- Name: board_json(badges.leaderboards); Type: FUNCTION; Schema: badges; Owner: -
 --
 
@@ -967,6 +1069,58 @@ begin
     when 'season' then case when p_at >= p_board.starts_at and p_at < p_board.ends_at
       then (p_board.starts_at at time zone p_board.timezone)::date end
   end;
+end;
+$$;
+
+--
+-- Name: board_position(text, date, bigint); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.board_position(p_board text, p_period date, p_position bigint, OUT value bigint, OUT skip bigint) RETURNS record
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+  v_left bigint := p_position;
+  v_lo bigint := 0;
+  v_hi bigint := 9223372036854775807;
+  v_group record;
+  v_found boolean;
+begin
+  for v_level in reverse 7..0 loop
+    v_found := false;
+    for v_group in
+      select x.key, sum(x.users) as users
+      from (
+        select g.key, g.users from badges.board_buckets g
+        where v_level > 0 and g.board = p_board and g.period = p_period and g.level = v_level
+          and g.key between v_lo and v_hi
+        union all
+        select c.value, c.users from badges.board_counts c
+        where v_level = 0 and c.board = p_board and c.period = p_period
+          and c.value between greatest(v_lo, 1) and v_hi
+        union all
+        select d.value >> (8 * v_level), d.users from badges.board_deltas d
+        where d.board = p_board and d.period = p_period and d.value > 0
+          and (d.value >> (8 * v_level)) between v_lo and v_hi) x
+      group by x.key
+      having sum(x.users) > 0
+      order by x.key desc
+    loop
+      if v_group.users >= v_left then
+        v_found := true;
+        exit;
+      end if;
+      v_left := v_left - v_group.users;
+    end loop;
+    if not v_found then
+      return;
+    end if;
+    v_lo := v_group.key << 8;
+    v_hi := (v_group.key << 8) | 255;
+  end loop;
+  value := v_group.key;
+  skip := v_left - 1;
 end;
 $$;
 
@@ -1316,6 +1470,17 @@ CREATE FUNCTION badges.consistency_report() RETURNS jsonb
           from badges.board_entries e where e.value > 0 group by e.board_id, e.period, e.value
         ) h on h.board = c.board and h.period = c.period and h.value = c.value
         where coalesce(c.n, 0) <> coalesce(h.n, 0)),
+      'board_buckets', (
+        select count(*) from badges.board_buckets b
+        full join (
+          select c.board, c.period, l.level, c.value >> (8 * l.level) as key,
+                 sum(c.users) as users
+          from badges.board_counts c
+          cross join pg_catalog.generate_series(1, 7) l(level)
+          where c.value > 0
+          group by 1, 2, 3, 4
+        ) c on c.board = b.board and c.period = b.period and c.level = b.level and c.key = b.key
+        where coalesce(b.users, 0) <> coalesce(c.users, 0)),
       'board_total', (
         select count(*) from (
           select l.id as board_id, t.user_id, t.total
@@ -2127,6 +2292,36 @@ end;
 $$;
 
 --
+-- Name: move_board_buckets(text[], date[], bigint[], bigint[]); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.move_board_buckets(p_boards text[], p_periods date[], p_values bigint[], p_users bigint[]) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  insert into badges.board_buckets as b (board, period, level, key, users)
+  select m.board, m.period, l.level, m.value >> (8 * l.level), sum(m.users)
+  from rows from (pg_catalog.unnest(p_boards), pg_catalog.unnest(p_periods),
+                  pg_catalog.unnest(p_values), pg_catalog.unnest(p_users))
+         m(board, period, value, users)
+  cross join pg_catalog.generate_series(1, 7) l(level)
+  group by 1, 2, 3, 4
+  having sum(m.users) <> 0
+  order by 1, 2, 3, 4
+  on conflict (board, period, level, key) do update set users = b.users + excluded.users;
+  -- Emptied groups go, as the fold drops emptied values.
+  delete from badges.board_buckets b
+  using (select distinct m.board, m.period, l.level, m.value >> (8 * l.level) as key
+         from rows from (pg_catalog.unnest(p_boards), pg_catalog.unnest(p_periods),
+                         pg_catalog.unnest(p_values)) m(board, period, value)
+         cross join pg_catalog.generate_series(1, 7) l(level)) t
+  where b.board = t.board and b.period = t.period and b.level = t.level and b.key = t.key
+    and b.users = 0;
+end;
+$$;
+
+--
 -- Name: next_milestones(uuid); Type: FUNCTION; Schema: badges; Owner: -
 --
 
@@ -2332,39 +2527,32 @@ CREATE FUNCTION badges.period_page(p_board text, p_period date, p_user_id uuid, 
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 declare
-  v_counts record;
-  v_at integer;
   v_start bigint;
   v_skip bigint := 0;
-  v_entries text[];
   v_values bigint[];
   v_ats timestamptz[];
   v_users uuid[];
+  v_first bigint;
+  v_rank bigint;
+  v_count record;
+  v_entries text;
   v_mine bigint;
   v_after_at timestamptz := coalesce(p_after_at, '-infinity');
   v_after_user uuid := coalesce(p_after_user, '00000000-0000-0000-0000-000000000000');
 begin
-  select * into v_counts from badges.board_values(p_board, p_period);
   if p_after_value is not null then
     v_start := p_after_value;
+  elsif p_offset = 0 then
+    v_start := 9223372036854775807;  -- from the top: every value is below it
   else
-    -- The smallest value whose first rank is within offset + 1, and the entries to skip in it.
-    v_at := badges.last_within(v_counts.ranks, p_offset + 1);
-    if v_at > 0 then
-      v_start := v_counts.vals[v_at];
-      v_skip := p_offset + 1 - v_counts.ranks[v_at];
-    end if;
+    select b.value, b.skip into v_start, v_skip
+    from badges.board_position(p_board, p_period, p_offset + 1) b;
   end if;
 
-  -- Each entry's JSON written as the row is read, as badges.board_page writes it.
-  select pg_catalog.array_agg(
-           '{"rank":' || v_counts.ranks[pg_catalog.array_position(v_counts.vals, value)]
-           || ',"user_id":"' || user_id || '","value":' || value || '}'
-           order by value desc, at, user_id),
-         pg_catalog.array_agg(value order by value desc, at, user_id),
+  select pg_catalog.array_agg(value order by value desc, at, user_id),
          pg_catalog.array_agg(at order by value desc, at, user_id),
          pg_catalog.array_agg(user_id order by value desc, at, user_id)
-  into v_entries, v_values, v_ats, v_users
+  into v_values, v_ats, v_users
   from (
     (select e.value, e.at, e.user_id from badges.board_entries e
      where e.board_id = p_board and e.period = p_period and e.value > 0 and e.value = v_start
@@ -2379,18 +2567,41 @@ begin
     order by 1 desc, 2, 3
     limit p_limit + 1) page;
 
+  -- The first value's rank from the counts; below it, each value's rank is that rank plus the
+  -- users at the first value plus the page's entries in between (the page starts inside the
+  -- first value's tie, if anywhere).
+  v_first := v_values[1];
+  select * into v_count from badges.board_count(p_board, p_period, v_first);
+  if v_first is not null then
+    -- A page from the top starts at the highest value: nobody is above it.
+    v_rank := case when p_offset = 0 and p_after_value is null then 1
+                   else 1 + badges.board_above(p_board, p_period, v_first) end;
+    select pg_catalog.string_agg(
+             '{"rank":' || case when p.value = v_first then v_rank
+                           else v_rank + v_count.at_value + p.place - 1 - p.firsts end
+             || ',"user_id":"' || p.user_id || '","value":' || p.value || '}', ','
+             order by p.n)
+    into v_entries
+    from (select u.value, u.user_id, u.n,
+                 pg_catalog.rank() over (order by u.value desc) as place,
+                 count(*) filter (where u.value = v_first) over () as firsts
+          from rows from (pg_catalog.unnest(v_values[1:p_limit]),
+                          pg_catalog.unnest(v_users[1:p_limit]))
+                 with ordinality u(value, user_id, n)) p;
+  end if;
+
   if p_user_id is not null then
     select e.value into v_mine from badges.board_entries e
     where e.board_id = p_board and e.period = p_period and e.user_id = p_user_id;
   end if;
 
   return pg_catalog.json_build_object(
-    'entries', ('[' || coalesce(pg_catalog.array_to_string(v_entries[1:p_limit], ','), '')
-                || ']')::json,
+    'entries', ('[' || coalesce(v_entries, '') || ']')::json,
     'me', case when v_mine > 0 then pg_catalog.json_build_object(
-            'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, v_mine)],
+            'rank', case when v_mine = v_first then v_rank
+                         else 1 + badges.board_above(p_board, p_period, v_mine) end,
             'user_id', p_user_id, 'value', v_mine) end,
-    'total', v_counts.total,
+    'total', v_count.total,
     'next_after', case when pg_catalog.cardinality(v_values) > p_limit then
       pg_catalog.json_build_object('value', v_values[p_limit], 'at', v_ats[p_limit],
                                    'user_id', v_users[p_limit]) end);
@@ -3988,6 +4199,19 @@ CREATE TABLE badges.activity_days (
 );
 
 --
+-- Name: board_buckets; Type: TABLE; Schema: badges; Owner: -
+--
+
+CREATE TABLE badges.board_buckets (
+    board text NOT NULL,
+    period date NOT NULL,
+    level smallint NOT NULL,
+    key bigint NOT NULL,
+    users bigint NOT NULL,
+    CONSTRAINT board_buckets_level_check CHECK (((level >= 1) AND (level <= 7)))
+);
+
+--
 -- Name: board_counts; Type: TABLE; Schema: badges; Owner: -
 --
 
@@ -4451,6 +4675,13 @@ ALTER TABLE ONLY badges.awards
     ADD CONSTRAINT awards_pkey PRIMARY KEY (user_id, badge_id);
 
 --
+-- Name: board_buckets board_buckets_pkey; Type: CONSTRAINT; Schema: badges; Owner: -
+--
+
+ALTER TABLE ONLY badges.board_buckets
+    ADD CONSTRAINT board_buckets_pkey PRIMARY KEY (board, period, level, key);
+
+--
 -- Name: board_counts board_counts_pkey; Type: CONSTRAINT; Schema: badges; Owner: -
 --
 
@@ -4808,6 +5039,24 @@ CREATE TRIGGER awards_after_delete AFTER DELETE ON badges.awards REFERENCING OLD
 CREATE TRIGGER awards_after_insert AFTER INSERT ON badges.awards REFERENCING NEW TABLE AS new_awards FOR EACH STATEMENT EXECUTE FUNCTION badges.after_awards_insert();
 
 --
+-- Name: board_counts board_counts_after_delete; Type: TRIGGER; Schema: badges; Owner: -
+--
+
+CREATE TRIGGER board_counts_after_delete AFTER DELETE ON badges.board_counts REFERENCING OLD TABLE AS old_counts FOR EACH STATEMENT EXECUTE FUNCTION badges.after_board_counts_change();
+
+--
+-- Name: board_counts board_counts_after_insert; Type: TRIGGER; Schema: badges; Owner: -
+--
+
+CREATE TRIGGER board_counts_after_insert AFTER INSERT ON badges.board_counts REFERENCING NEW TABLE AS new_counts FOR EACH STATEMENT EXECUTE FUNCTION badges.after_board_counts_change();
+
+--
+-- Name: board_counts board_counts_after_update; Type: TRIGGER; Schema: badges; Owner: -
+--
+
+CREATE TRIGGER board_counts_after_update AFTER UPDATE ON badges.board_counts REFERENCING OLD TABLE AS old_counts NEW TABLE AS new_counts FOR EACH STATEMENT EXECUTE FUNCTION badges.after_board_counts_change();
+
+--
 -- Name: definitions definitions_derive; Type: TRIGGER; Schema: badges; Owner: -
 --
 
@@ -5045,6 +5294,12 @@ ALTER TABLE badges.activity_days ENABLE ROW LEVEL SECURITY;
 ALTER TABLE badges.awards ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: board_buckets; Type: ROW SECURITY; Schema: badges; Owner: -
+--
+
+ALTER TABLE badges.board_buckets ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: board_counts; Type: ROW SECURITY; Schema: badges; Owner: -
 --
 
@@ -5258,6 +5513,12 @@ REVOKE ALL ON FUNCTION badges.after_awards_delete() FROM PUBLIC;
 REVOKE ALL ON FUNCTION badges.after_awards_insert() FROM PUBLIC;
 
 --
+-- Name: FUNCTION after_board_counts_change(); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.after_board_counts_change() FROM PUBLIC;
+
+--
 -- Name: FUNCTION archive_boards(); Type: ACL; Schema: badges; Owner: -
 --
 
@@ -5379,6 +5640,20 @@ REVOKE ALL ON FUNCTION badges.base_rules() FROM PUBLIC;
 GRANT ALL ON FUNCTION badges.base_rules() TO service_role;
 
 --
+-- Name: FUNCTION board_above(p_board text, p_period date, p_value bigint); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.board_above(p_board text, p_period date, p_value bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.board_above(p_board text, p_period date, p_value bigint) TO service_role;
+
+--
+-- Name: FUNCTION board_count(p_board text, p_period date, p_value bigint, OUT total bigint, OUT at_value bigint); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.board_count(p_board text, p_period date, p_value bigint, OUT total bigint, OUT at_value bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.board_count(p_board text, p_period date, p_value bigint, OUT total bigint, OUT at_value bigint) TO service_role;
+
+--
 -- Name: FUNCTION board_json(l badges.leaderboards); Type: ACL; Schema: badges; Owner: -
 --
 
@@ -5405,6 +5680,13 @@ GRANT ALL ON FUNCTION badges.board_page(p_counter text, p_user_id uuid, p_limit 
 
 REVOKE ALL ON FUNCTION badges.board_period(p_board badges.leaderboards, p_at timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION badges.board_period(p_board badges.leaderboards, p_at timestamp with time zone) TO service_role;
+
+--
+-- Name: FUNCTION board_position(p_board text, p_period date, p_position bigint, OUT value bigint, OUT skip bigint); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.board_position(p_board text, p_period date, p_position bigint, OUT value bigint, OUT skip bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.board_position(p_board text, p_period date, p_position bigint, OUT value bigint, OUT skip bigint) TO service_role;
 
 --
 -- Name: FUNCTION board_values(p_board text, p_period date, OUT vals bigint[], OUT ranks bigint[], OUT total bigint); Type: ACL; Schema: badges; Owner: -
@@ -5676,6 +5958,13 @@ GRANT ALL ON FUNCTION badges.mark_notifications_read(p_user_id uuid, p_ids jsonb
 --
 
 REVOKE ALL ON FUNCTION badges.metric_units_changed() FROM PUBLIC;
+
+--
+-- Name: FUNCTION move_board_buckets(p_boards text[], p_periods date[], p_values bigint[], p_users bigint[]); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.move_board_buckets(p_boards text[], p_periods date[], p_values bigint[], p_users bigint[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.move_board_buckets(p_boards text[], p_periods date[], p_values bigint[], p_users bigint[]) TO service_role;
 
 --
 -- Name: FUNCTION next_milestones(p_user_id uuid); Type: ACL; Schema: badges; Owner: -
@@ -6087,6 +6376,12 @@ GRANT ALL ON FUNCTION badges.user_facts(p_user_id uuid, p_at timestamp with time
 
 GRANT SELECT ON TABLE badges.activity_days TO authenticated;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.activity_days TO service_role;
+
+--
+-- Name: TABLE board_buckets; Type: ACL; Schema: badges; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE badges.board_buckets TO service_role;
 
 --
 -- Name: TABLE board_counts; Type: ACL; Schema: badges; Owner: -

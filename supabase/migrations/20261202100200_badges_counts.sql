@@ -89,6 +89,105 @@ grant select, insert, update, delete on badges.board_deltas to service_role;
 -- sequential scan would read them all on every leaderboard call.
 create index if not exists board_deltas_board_idx on badges.board_deltas (board, period);
 
+/**
+ * badges.board_counts summed at coarser levels, so that a rank never sums more than a few
+ * hundred rows, however many distinct values a board has. At level L (1 to 7) a row counts the
+ * users whose value >> 8L is key. The users above a value are the values above it in its own
+ * group of 256 (board_counts), plus the groups above its group within the next level's group,
+ * and so on up (badges.board_above). Kept equal to board_counts by the triggers below, in the
+ * statement that changes them (a fold, a refill, a rebuild). Pending deltas are not in them:
+ * readers add those. Only values > 0. Service-only.
+ */
+create table if not exists badges.board_buckets (
+  board text not null,
+  period date not null,
+  level smallint not null check (level between 1 and 7),
+  key bigint not null,
+  users bigint not null,
+  primary key (board, period, level, key)
+);
+alter table badges.board_buckets enable row level security;
+grant select, insert, update, delete on badges.board_buckets to service_role;
+
+/** Adds per-value changes of users (board, period, value, users: value > 0) to every level. */
+create or replace function badges.move_board_buckets(
+  p_boards text[], p_periods date[], p_values bigint[], p_users bigint[])
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  insert into badges.board_buckets as b (board, period, level, key, users)
+  select m.board, m.period, l.level, m.value >> (8 * l.level), sum(m.users)
+  from rows from (pg_catalog.unnest(p_boards), pg_catalog.unnest(p_periods),
+                  pg_catalog.unnest(p_values), pg_catalog.unnest(p_users))
+         m(board, period, value, users)
+  cross join pg_catalog.generate_series(1, 7) l(level)
+  group by 1, 2, 3, 4
+  having sum(m.users) <> 0
+  order by 1, 2, 3, 4
+  on conflict (board, period, level, key) do update set users = b.users + excluded.users;
+  -- Emptied groups go, as the fold drops emptied values.
+  delete from badges.board_buckets b
+  using (select distinct m.board, m.period, l.level, m.value >> (8 * l.level) as key
+         from rows from (pg_catalog.unnest(p_boards), pg_catalog.unnest(p_periods),
+                         pg_catalog.unnest(p_values)) m(board, period, value)
+         cross join pg_catalog.generate_series(1, 7) l(level)) t
+  where b.board = t.board and b.period = t.period and b.level = t.level and b.key = t.key
+    and b.users = 0;
+end;
+$$;
+revoke execute on function badges.move_board_buckets(text[], date[], bigint[], bigint[])
+  from public, anon, authenticated;
+grant execute on function badges.move_board_buckets(text[], date[], bigint[], bigint[])
+  to service_role;
+
+/** Keeps board_buckets equal to board_counts: a statement trigger for each kind of change. */
+create or replace function badges.after_board_counts_change()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if tg_op = 'INSERT' then
+    perform badges.move_board_buckets(pg_catalog.array_agg(n.board), pg_catalog.array_agg(n.period),
+                                      pg_catalog.array_agg(n.value), pg_catalog.array_agg(n.users))
+    from new_counts n where n.value > 0;
+  elsif tg_op = 'UPDATE' then
+    perform badges.move_board_buckets(pg_catalog.array_agg(c.board), pg_catalog.array_agg(c.period),
+                                      pg_catalog.array_agg(c.value), pg_catalog.array_agg(c.users))
+    from (select n.board, n.period, n.value, n.users from new_counts n where n.value > 0
+          union all
+          select o.board, o.period, o.value, -o.users from old_counts o where o.value > 0) c;
+  else
+    perform badges.move_board_buckets(pg_catalog.array_agg(o.board), pg_catalog.array_agg(o.period),
+                                      pg_catalog.array_agg(o.value), pg_catalog.array_agg(-o.users))
+    from old_counts o where o.value > 0;
+  end if;
+  return null;
+end;
+$$;
+revoke execute on function badges.after_board_counts_change() from public, anon, authenticated;
+
+create or replace trigger board_counts_after_insert
+  after insert on badges.board_counts referencing new table as new_counts
+  for each statement execute function badges.after_board_counts_change();
+create or replace trigger board_counts_after_update
+  after update on badges.board_counts referencing old table as old_counts new table as new_counts
+  for each statement execute function badges.after_board_counts_change();
+create or replace trigger board_counts_after_delete
+  after delete on badges.board_counts referencing old table as old_counts
+  for each statement execute function badges.after_board_counts_change();
+
+-- Counts written before the buckets existed.
+insert into badges.board_buckets (board, period, level, key, users)
+select c.board, c.period, l.level, c.value >> (8 * l.level), sum(c.users)
+from badges.board_counts c
+cross join pg_catalog.generate_series(1, 7) l(level)
+where c.value > 0 and not exists (select 1 from badges.board_buckets)
+group by 1, 2, 3, 4
+having sum(c.users) <> 0;
+
 /** The counter shard of a user (of the sharded counters the deltas replaced). */
 create or replace function badges.shard(p_user_id uuid)
 returns smallint

@@ -619,6 +619,8 @@ grant execute on function badges.board_json(badges.leaderboards) to service_role
  * The values of a live board period, highest first, with their competition ranks (1 + the
  * users at greater values, from the per-value counts, folded and pending) and the total: a few
  * rows per distinct value, never the board's. Readers look a value's rank up by its position.
+ * For the built-in boards (a few dozen values) and an archive's top 100; catalog boards' reads
+ * use the coarser counts below, whose cost does not grow with the values.
  * (Here and in the other reads, plpgsql rather than SQL functions: a SQL function with SET is
  * planned anew on every call, a plpgsql statement once per session.)
  */
@@ -674,9 +676,134 @@ revoke execute on function badges.last_within(bigint[], bigint) from public, ano
 grant execute on function badges.last_within(bigint[], bigint) to service_role;
 
 /**
+ * Users on a live board period with a value above p_value (> 0), folded and pending: rank =
+ * 1 + this. At most 255 rows of each level (badges.board_buckets): the values above p_value in
+ * its own group of 256, then at each level the groups above its group within the next level's
+ * group, and at the top every group above.
+ */
+create or replace function badges.board_above(p_board text, p_period date, p_value bigint)
+returns bigint
+language plpgsql stable
+set search_path = ''
+as $$
+declare
+  v_above bigint;
+begin
+  select coalesce(sum(x.users), 0)::bigint into v_above
+  from (
+    select c.users from badges.board_counts c
+    where c.board = p_board and c.period = p_period
+      and c.value > p_value and c.value <= (p_value | 255)
+    union all
+    select b.users
+    from pg_catalog.generate_series(1, 7) l(level)
+    cross join lateral (
+      select g.users from badges.board_buckets g
+      where g.board = p_board and g.period = p_period and g.level = l.level
+        and g.key > (p_value >> (8 * l.level))
+        and g.key <= case when l.level < 7 then (p_value >> (8 * l.level)) | 255
+                          else 9223372036854775807 end) b
+    union all
+    select d.users from badges.board_deltas d
+    where d.board = p_board and d.period = p_period and d.value > p_value and d.value > 0) x;
+  return v_above;
+end;
+$$;
+revoke execute on function badges.board_above(text, date, bigint)
+  from public, anon, authenticated;
+grant execute on function badges.board_above(text, date, bigint) to service_role;
+
+/** Users on a live board period (value > 0) and users at exactly p_value, folded and pending. */
+create or replace function badges.board_count(
+  p_board text, p_period date, p_value bigint, out total bigint, out at_value bigint)
+returns record
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+  select coalesce(sum(x.users) filter (where x.top), 0)::bigint,
+         coalesce(sum(x.users) filter (where x.value = p_value), 0)::bigint
+  into total, at_value
+  from (
+    select true as top, null::bigint as value, g.users from badges.board_buckets g
+    where g.board = p_board and g.period = p_period and g.level = 7
+    union all
+    select false, c.value, c.users from badges.board_counts c
+    where c.board = p_board and c.period = p_period and c.value = p_value
+    union all
+    select true, d.value, d.users from badges.board_deltas d
+    where d.board = p_board and d.period = p_period and d.value > 0) x;
+end;
+$$;
+revoke execute on function badges.board_count(text, date, bigint)
+  from public, anon, authenticated;
+grant execute on function badges.board_count(text, date, bigint) to service_role;
+
+/**
+ * Where the p_position-th entry (1 = the first) of a live board period is: its value and how
+ * many entries of that value come before it; null when the board has fewer entries. Descends
+ * badges.board_buckets from the top level, in each group the subgroups from the highest,
+ * until the one holding the position: at most 256 rows a level.
+ */
+create or replace function badges.board_position(
+  p_board text, p_period date, p_position bigint, out value bigint, out skip bigint)
+returns record
+language plpgsql stable
+set search_path = ''
+as $$
+declare
+  v_left bigint := p_position;
+  v_lo bigint := 0;
+  v_hi bigint := 9223372036854775807;
+  v_group record;
+  v_found boolean;
+begin
+  for v_level in reverse 7..0 loop
+    v_found := false;
+    for v_group in
+      select x.key, sum(x.users) as users
+      from (
+        select g.key, g.users from badges.board_buckets g
+        where v_level > 0 and g.board = p_board and g.period = p_period and g.level = v_level
+          and g.key between v_lo and v_hi
+        union all
+        select c.value, c.users from badges.board_counts c
+        where v_level = 0 and c.board = p_board and c.period = p_period
+          and c.value between greatest(v_lo, 1) and v_hi
+        union all
+        select d.value >> (8 * v_level), d.users from badges.board_deltas d
+        where d.board = p_board and d.period = p_period and d.value > 0
+          and (d.value >> (8 * v_level)) between v_lo and v_hi) x
+      group by x.key
+      having sum(x.users) > 0
+      order by x.key desc
+    loop
+      if v_group.users >= v_left then
+        v_found := true;
+        exit;
+      end if;
+      v_left := v_left - v_group.users;
+    end loop;
+    if not v_found then
+      return;
+    end if;
+    v_lo := v_group.key << 8;
+    v_hi := (v_group.key << 8) | 255;
+  end loop;
+  value := v_group.key;
+  skip := v_left - 1;
+end;
+$$;
+revoke execute on function badges.board_position(text, date, bigint)
+  from public, anon, authenticated;
+grant execute on function badges.board_position(text, date, bigint) to service_role;
+
+/**
  * One page of a board's period (live or archived: the same entries), as badges.board_page pages
  * the built-in boards: from p_offset, or after the entry (p_after_value, p_after_at,
- * p_after_user).
+ * p_after_user). Ranks, the offset's place and the total come from the counts at every level
+ * (badges.board_above, board_position, board_count), so a page costs the same whatever the
+ * number of distinct values on the board.
  * Returns {entries: [{rank, user_id, value}], me, total, next_after}.
  */
 create or replace function badges.period_page(
@@ -688,39 +815,32 @@ set search_path = ''
 set plan_cache_mode = force_generic_plan
 as $$
 declare
-  v_counts record;
-  v_at integer;
   v_start bigint;
   v_skip bigint := 0;
-  v_entries text[];
   v_values bigint[];
   v_ats timestamptz[];
   v_users uuid[];
+  v_first bigint;
+  v_rank bigint;
+  v_count record;
+  v_entries text;
   v_mine bigint;
   v_after_at timestamptz := coalesce(p_after_at, '-infinity');
   v_after_user uuid := coalesce(p_after_user, '00000000-0000-0000-0000-000000000000');
 begin
-  select * into v_counts from badges.board_values(p_board, p_period);
   if p_after_value is not null then
     v_start := p_after_value;
+  elsif p_offset = 0 then
+    v_start := 9223372036854775807;  -- from the top: every value is below it
   else
-    -- The smallest value whose first rank is within offset + 1, and the entries to skip in it.
-    v_at := badges.last_within(v_counts.ranks, p_offset + 1);
-    if v_at > 0 then
-      v_start := v_counts.vals[v_at];
-      v_skip := p_offset + 1 - v_counts.ranks[v_at];
-    end if;
+    select b.value, b.skip into v_start, v_skip
+    from badges.board_position(p_board, p_period, p_offset + 1) b;
   end if;
 
-  -- Each entry's JSON written as the row is read, as badges.board_page writes it.
-  select pg_catalog.array_agg(
-           '{"rank":' || v_counts.ranks[pg_catalog.array_position(v_counts.vals, value)]
-           || ',"user_id":"' || user_id || '","value":' || value || '}'
-           order by value desc, at, user_id),
-         pg_catalog.array_agg(value order by value desc, at, user_id),
+  select pg_catalog.array_agg(value order by value desc, at, user_id),
          pg_catalog.array_agg(at order by value desc, at, user_id),
          pg_catalog.array_agg(user_id order by value desc, at, user_id)
-  into v_entries, v_values, v_ats, v_users
+  into v_values, v_ats, v_users
   from (
     (select e.value, e.at, e.user_id from badges.board_entries e
      where e.board_id = p_board and e.period = p_period and e.value > 0 and e.value = v_start
@@ -735,18 +855,41 @@ begin
     order by 1 desc, 2, 3
     limit p_limit + 1) page;
 
+  -- The first value's rank from the counts; below it, each value's rank is that rank plus the
+  -- users at the first value plus the page's entries in between (the page starts inside the
+  -- first value's tie, if anywhere).
+  v_first := v_values[1];
+  select * into v_count from badges.board_count(p_board, p_period, v_first);
+  if v_first is not null then
+    -- A page from the top starts at the highest value: nobody is above it.
+    v_rank := case when p_offset = 0 and p_after_value is null then 1
+                   else 1 + badges.board_above(p_board, p_period, v_first) end;
+    select pg_catalog.string_agg(
+             '{"rank":' || case when p.value = v_first then v_rank
+                           else v_rank + v_count.at_value + p.place - 1 - p.firsts end
+             || ',"user_id":"' || p.user_id || '","value":' || p.value || '}', ','
+             order by p.n)
+    into v_entries
+    from (select u.value, u.user_id, u.n,
+                 pg_catalog.rank() over (order by u.value desc) as place,
+                 count(*) filter (where u.value = v_first) over () as firsts
+          from rows from (pg_catalog.unnest(v_values[1:p_limit]),
+                          pg_catalog.unnest(v_users[1:p_limit]))
+                 with ordinality u(value, user_id, n)) p;
+  end if;
+
   if p_user_id is not null then
     select e.value into v_mine from badges.board_entries e
     where e.board_id = p_board and e.period = p_period and e.user_id = p_user_id;
   end if;
 
   return pg_catalog.json_build_object(
-    'entries', ('[' || coalesce(pg_catalog.array_to_string(v_entries[1:p_limit], ','), '')
-                || ']')::json,
+    'entries', ('[' || coalesce(v_entries, '') || ']')::json,
     'me', case when v_mine > 0 then pg_catalog.json_build_object(
-            'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, v_mine)],
+            'rank', case when v_mine = v_first then v_rank
+                         else 1 + badges.board_above(p_board, p_period, v_mine) end,
             'user_id', p_user_id, 'value', v_mine) end,
-    'total', v_counts.total,
+    'total', v_count.total,
     'next_after', case when pg_catalog.cardinality(v_values) > p_limit then
       pg_catalog.json_build_object('value', v_values[p_limit], 'at', v_ats[p_limit],
                                    'user_id', v_users[p_limit]) end);
@@ -860,17 +1003,19 @@ as $$
 declare
   v_open record;
   v_mine badges.board_entries;
-  v_counts record;
+  v_values bigint[];
+  v_users uuid[];
+  v_top bigint;
+  v_rank bigint;
+  v_my_rank bigint;
+  v_count record;
   v_entries json;
   v_me json;
-  v_total bigint;
 begin
   if p_radius is null or p_radius not between 1 and 25 then
     raise exception using errcode = 'BD004', message = 'radius must be between 1 and 25';
   end if;
   select * into v_open from badges.open_board(p_board_id, p_period);
-  select * into v_counts from badges.board_values(p_board_id, v_open.period);
-  v_total := v_counts.total;
   select * into v_mine from badges.board_entries e
   where e.board_id = p_board_id and e.period = v_open.period and e.user_id = p_user_id
     and e.value > 0;
@@ -904,19 +1049,35 @@ begin
       union all select v_mine.value, v_mine.at, v_mine.user_id
       union all select value, at, user_id from below
     )
+    select pg_catalog.array_agg(w.value order by w.value desc, w.at, w.user_id),
+           pg_catalog.array_agg(w.user_id order by w.value desc, w.at, w.user_id)
+    into v_values, v_users from window_ w;
+    v_top := v_values[1];
+  end if;
+  select * into v_count from badges.board_count(p_board_id, v_open.period, v_top);
+  if v_top is not null then
+    -- As in badges.period_page: the top value's rank from the counts, below it the rank plus
+    -- the users at the top value plus the entries in between.
+    v_rank := 1 + badges.board_above(p_board_id, v_open.period, v_top);
     select pg_catalog.json_agg(pg_catalog.json_build_object(
-             'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, w.value)],
-             'user_id', w.user_id, 'value', w.value) order by w.value desc, w.at, w.user_id)
-    into v_entries from window_ w;
+             'rank', r.rank, 'user_id', r.user_id, 'value', r.value) order by r.n),
+           pg_catalog.max(r.rank) filter (where r.user_id = p_user_id)
+    into v_entries, v_my_rank
+    from (select u.value, u.user_id, u.n,
+                 case when u.value = v_top then v_rank
+                      else v_rank + v_count.at_value - 1
+                           + pg_catalog.rank() over (order by u.value desc)
+                           - count(*) filter (where u.value = v_top) over () end as rank
+          from rows from (pg_catalog.unnest(v_values), pg_catalog.unnest(v_users))
+                 with ordinality u(value, user_id, n)) r;
     v_me := pg_catalog.json_build_object(
-      'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, v_mine.value)],
-      'user_id', p_user_id, 'value', v_mine.value);
+      'rank', v_my_rank, 'user_id', p_user_id, 'value', v_mine.value);
   end if;
   return pg_catalog.json_build_object(
     'board', badges.board_json(v_open.board),
     'period', badges.period_json(v_open.board, v_open.period, v_open.starts_at, v_open.ends_at,
                                  v_open.final),
-    'entries', coalesce(v_entries, '[]'::json), 'me', v_me, 'total', coalesce(v_total, 0));
+    'entries', coalesce(v_entries, '[]'::json), 'me', v_me, 'total', v_count.total);
 end;
 $$;
 revoke execute on function badges.around_me(uuid, text, text, integer)

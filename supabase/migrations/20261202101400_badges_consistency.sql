@@ -12,6 +12,8 @@
  *                   its holders, or the user counter from badges.users
  *   board           a board's per-value count (folded plus pending) differs from the users at
  *                   that value (the built-in boards, and each live period of the catalog's)
+ *   board_buckets   a board's coarser counts (badges.board_buckets) differ from the sums of
+ *                   its per-value counts they stand for
  *   board_total     a user's entry on an all-time catalog board differs from the total it ranks
  *   metric_total    metric_totals.total differs from the total after the user's last event
  *   distinct_count  metric_totals.distinct_count differs from the distinct items tracked
@@ -73,6 +75,17 @@ as $$
           from badges.board_entries e where e.value > 0 group by e.board_id, e.period, e.value
         ) h on h.board = c.board and h.period = c.period and h.value = c.value
         where coalesce(c.n, 0) <> coalesce(h.n, 0)),
+      'board_buckets', (
+        select count(*) from badges.board_buckets b
+        full join (
+          select c.board, c.period, l.level, c.value >> (8 * l.level) as key,
+                 sum(c.users) as users
+          from badges.board_counts c
+          cross join pg_catalog.generate_series(1, 7) l(level)
+          where c.value > 0
+          group by 1, 2, 3, 4
+        ) c on c.board = b.board and c.period = b.period and c.level = b.level and c.key = b.key
+        where coalesce(b.users, 0) <> coalesce(c.users, 0)),
       'board_total', (
         select count(*) from (
           select l.id as board_id, t.user_id, t.total

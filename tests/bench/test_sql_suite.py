@@ -62,6 +62,8 @@ def test_the_sql_benchmarks_run_and_write_every_figure(tmp_path: Path):
         "score_leaderboard(me, 100, 0)",
         "badge_holders(social_sharer, 20) (1 client)",
         "badge_holders keyset page",
+        "catalog board, values all distinct (me, 100, 0)",
+        "around_me(me, radius 25), values all distinct",
         "profile(user, 20) (1 client)",
         "from a Python client",
         "streak batch",

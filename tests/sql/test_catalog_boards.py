@@ -388,6 +388,95 @@ def test_around_me_radius_is_one_to_twenty_five(boards: Conn, radius: int | None
     assert raised.value.sqlstate == "BD004"
 
 
+# --- ranks on boards of many distinct values ---------------------------------------------------
+
+# Values spanning every level of badges.board_buckets (groups of 256 at each of 8 levels), with
+# ties, and values on both sides of each group's edge.
+WIDE_VALUES = [
+    *[1, 1, 2, 254, 255, 255, 256, 257, 511, 512, 65_535, 65_536, 65_536, 65_537],
+    *[2**24 - 1, 2**24, 2**24 + 5, 2**32, 2**32, 2**40 + 1, 2**48 - 1, 2**48],
+    *[2**56 - 1, 2**56, 2**56 + 3, 2**60, 2**60, 2**62 + 7],
+]
+
+
+def put_entries(conn: Conn, board: str, entries: list[tuple[UUID, int, datetime]]) -> None:
+    """Entries on a live all-time board with their per-value deltas, as badges.bump_boards writes
+    them (track cannot reach values this large: a service's event adds at most 1,000,000)."""
+    for user, value, at in entries:
+        conn.execute(
+            "insert into badges.board_entries (board_id, period, user_id, value, at)"
+            " values (%s, '-infinity', %s, %s, %s)",
+            (board, user, value, at),
+        )
+        conn.execute(
+            "insert into badges.board_deltas (board, period, value, users)"
+            " values (%s, '-infinity', %s, 1)",
+            (board, value),
+        )
+
+
+def expected_ranking(entries: list[tuple[UUID, int, datetime]]) -> list[tuple[int, str, int]]:
+    ordered = sorted(entries, key=lambda e: (-e[1], e[2], e[0]))
+    return [(1 + sum(1 for o in entries if o[1] > v), str(u), v) for u, v, _ in ordered]
+
+
+def check_every_read(conn: Conn, entries: list[tuple[UUID, int, datetime]]) -> None:
+    whole = expected_ranking(entries)
+    n = len(whole)
+    for offset in (0, 1, 3, 13, n - 2, n - 1, n, n + 4):
+        answer = page(conn, "all_points", me=entries[offset % n][0], limit=5, offset=offset)
+        assert ranking(answer) == whole[offset : offset + 5], offset
+        assert answer["total"] == n
+        mine = next(e for e in whole if e[1] == str(entries[offset % n][0]))
+        assert answer["me"] == {"rank": mine[0], "user_id": mine[1], "value": mine[2]}
+    for i in (0, 7, n // 2, n - 1):
+        user = UUID(whole[i][1])
+        answer = around(conn, user, 3)
+        assert [(e["rank"], e["user_id"], e["value"]) for e in answer["entries"]] == whole[
+            max(0, i - 3) : i + 4
+        ]
+        assert answer["me"] == {"rank": whole[i][0], "user_id": whole[i][1], "value": whole[i][2]}
+        assert answer["total"] == n
+
+
+def test_ranks_pages_and_around_me_hold_on_values_that_span_every_level(boards: Conn):
+    base = datetime.now(UTC) - timedelta(hours=1)
+    entries = [(uuid4(), value, base + timedelta(seconds=i)) for i, value in enumerate(WIDE_VALUES)]
+    put_entries(boards, "all_points", entries[::2])
+    boards.execute("select badges.fold_counts()")
+    put_entries(boards, "all_points", entries[1::2])  # pending: read beside the folded counts
+    check_every_read(boards, entries)
+
+    boards.execute("select badges.fold_counts()")
+    levels = rows(
+        boards,
+        "select count(distinct level) from badges.board_buckets where board = 'all_points'",
+    )
+    assert levels == [(7,)]
+    check_every_read(boards, entries)
+    checks = call(boards, "consistency_report")["checks"]
+    assert (checks["board"], checks["board_buckets"]) == (0, 0)
+
+
+def test_coarse_counts_follow_values_that_move_and_empty_their_groups(boards: Conn):
+    users = ids(6)
+    for amount in (5, 300, 70_000, -70_290):  # 5, 305, 70,305, then back to 15
+        for user in users[:3]:
+            track(boards, user, amount)
+        boards.execute("select badges.fold_counts()")
+    for i, user in enumerate(users[3:]):
+        track(boards, user, 1_000_000 * (i + 1))
+    boards.execute("select badges.fold_counts()")
+
+    checks = call(boards, "consistency_report")["checks"]
+    assert (checks["board"], checks["board_buckets"]) == (0, 0)
+    assert rows(boards, "select count(*) from badges.board_buckets where users = 0") == [(0,)]
+    answer = page(boards, "all_points", me=users[0], limit=10)
+    assert [e["value"] for e in answer["entries"]] == [3_000_000, 2_000_000, 1_000_000, 15, 15, 15]
+    assert [e["rank"] for e in answer["entries"]] == [1, 2, 3, 4, 4, 4]
+    assert answer["me"]["rank"] == 4
+
+
 # --- history ----------------------------------------------------------------------------------
 
 
