@@ -314,6 +314,7 @@ declare
   v_users uuid[];
   v_top bigint;
   v_rank bigint;
+  v_ranks bigint[];
   v_my_rank bigint;
   v_count record;
   v_entries json;
@@ -363,20 +364,14 @@ begin
   end if;
   select * into v_count from badges.board_count(p_board_id, v_open.period, v_top);
   if v_top is not null then
-    -- As in badges.period_page: the top value's rank from the counts, below it the rank plus
-    -- the users at the top value plus the entries in between.
     v_rank := 1 + badges.board_above(p_board_id, v_open.period, v_top);
+    v_ranks := badges.run_ranks(v_values, v_rank, v_count.at_value);
     select pg_catalog.json_agg(pg_catalog.json_build_object(
-             'rank', r.rank, 'user_id', r.user_id, 'value', r.value) order by r.n),
-           pg_catalog.max(r.rank) filter (where r.user_id = p_user_id)
+             'rank', v_ranks[u.n], 'user_id', u.user_id, 'value', u.value) order by u.n),
+           pg_catalog.max(v_ranks[u.n]) filter (where u.user_id = p_user_id)
     into v_entries, v_my_rank
-    from (select u.value, u.user_id, u.n,
-                 case when u.value = v_top then v_rank
-                      else v_rank + v_count.at_value - 1
-                           + pg_catalog.rank() over (order by u.value desc)
-                           - count(*) filter (where u.value = v_top) over () end as rank
-          from rows from (pg_catalog.unnest(v_values), pg_catalog.unnest(v_users))
-                 with ordinality u(value, user_id, n)) r;
+    from rows from (pg_catalog.unnest(v_values), pg_catalog.unnest(v_users))
+           with ordinality u(value, user_id, n);
     v_me := pg_catalog.json_build_object(
       'rank', v_my_rank, 'user_id', p_user_id, 'value', v_mine.value);
   end if;
@@ -2534,6 +2529,7 @@ declare
   v_users uuid[];
   v_first bigint;
   v_rank bigint;
+  v_ranks bigint[];
   v_count record;
   v_entries text;
   v_mine bigint;
@@ -2567,27 +2563,19 @@ begin
     order by 1 desc, 2, 3
     limit p_limit + 1) page;
 
-  -- The first value's rank from the counts; below it, each value's rank is that rank plus the
-  -- users at the first value plus the page's entries in between (the page starts inside the
-  -- first value's tie, if anywhere).
   v_first := v_values[1];
   select * into v_count from badges.board_count(p_board, p_period, v_first);
   if v_first is not null then
     -- A page from the top starts at the highest value: nobody is above it.
     v_rank := case when p_offset = 0 and p_after_value is null then 1
                    else 1 + badges.board_above(p_board, p_period, v_first) end;
+    v_ranks := badges.run_ranks(v_values[1:p_limit], v_rank, v_count.at_value);
     select pg_catalog.string_agg(
-             '{"rank":' || case when p.value = v_first then v_rank
-                           else v_rank + v_count.at_value + p.place - 1 - p.firsts end
-             || ',"user_id":"' || p.user_id || '","value":' || p.value || '}', ','
-             order by p.n)
+             '{"rank":' || v_ranks[u.n] || ',"user_id":"' || u.user_id
+             || '","value":' || u.value || '}', ',' order by u.n)
     into v_entries
-    from (select u.value, u.user_id, u.n,
-                 pg_catalog.rank() over (order by u.value desc) as place,
-                 count(*) filter (where u.value = v_first) over () as firsts
-          from rows from (pg_catalog.unnest(v_values[1:p_limit]),
-                          pg_catalog.unnest(v_users[1:p_limit]))
-                 with ordinality u(value, user_id, n)) p;
+    from rows from (pg_catalog.unnest(v_values[1:p_limit]),
+                    pg_catalog.unnest(v_users[1:p_limit])) with ordinality u(value, user_id, n);
   end if;
 
   if p_user_id is not null then
@@ -3216,6 +3204,27 @@ begin
       'Content-Type', 'application/json',
       'Authorization', 'Bearer ' || v_key),
     timeout_milliseconds => 55000);
+end;
+$$;
+
+--
+-- Name: run_ranks(bigint[], bigint, bigint); Type: FUNCTION; Schema: badges; Owner: -
+--
+
+CREATE FUNCTION badges.run_ranks(p_values bigint[], p_rank bigint, p_at_first bigint) RETURNS bigint[]
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+declare
+  v_ranks bigint[];
+begin
+  select pg_catalog.array_agg(r.rank order by r.n) into v_ranks
+  from (select u.n,
+               case when u.value = p_values[1] then p_rank
+                    else p_rank + p_at_first - 1 + pg_catalog.rank() over (order by u.value desc)
+                         - count(*) filter (where u.value = p_values[1]) over () end as rank
+        from pg_catalog.unnest(p_values) with ordinality u(value, n)) r;
+  return v_ranks;
 end;
 $$;
 
@@ -6183,6 +6192,13 @@ GRANT ALL ON FUNCTION badges.row_value(p_row jsonb, p_column text, p_trigger tex
 
 REVOKE ALL ON FUNCTION badges.run_job(p_action text) FROM PUBLIC;
 GRANT ALL ON FUNCTION badges.run_job(p_action text) TO service_role;
+
+--
+-- Name: FUNCTION run_ranks(p_values bigint[], p_rank bigint, p_at_first bigint); Type: ACL; Schema: badges; Owner: -
+--
+
+REVOKE ALL ON FUNCTION badges.run_ranks(p_values bigint[], p_rank bigint, p_at_first bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION badges.run_ranks(p_values bigint[], p_rank bigint, p_at_first bigint) TO service_role;
 
 --
 -- Name: FUNCTION schedule_jobs(p_deliver text, p_daily text); Type: ACL; Schema: badges; Owner: -

@@ -179,15 +179,6 @@ create or replace trigger board_counts_after_delete
   after delete on badges.board_counts referencing old table as old_counts
   for each statement execute function badges.after_board_counts_change();
 
--- Counts written before the buckets existed.
-insert into badges.board_buckets (board, period, level, key, users)
-select c.board, c.period, l.level, c.value >> (8 * l.level), sum(c.users)
-from badges.board_counts c
-cross join pg_catalog.generate_series(1, 7) l(level)
-where c.value > 0 and not exists (select 1 from badges.board_buckets)
-group by 1, 2, 3, 4
-having sum(c.users) <> 0;
-
 /** The counter shard of a user (of the sharded counters the deltas replaced). */
 create or replace function badges.shard(p_user_id uuid)
 returns smallint
