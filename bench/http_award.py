@@ -16,6 +16,12 @@ Prints requests/s (median over rounds) and p50/p99 latency per phase, the ratio 
 and the errors (any non-2xx answer or connection error); then counts the social_sharer rows of
 badges.awards, which must equal the answers that said awarded: true.
 
+Also where the CPU went, per phase (medians over rounds): the CPU time (user + system) per
+request of the server (gunicorn's arbiter and workers), of its database (the postmaster and
+every process under it, reaped ones included) and of the clients, and how many of the machine's
+cores were busy. On 2 cores they say which of the three bounds a phase: a preflight is bound by
+one worker's interpreter, an award by the cores the three share.
+
     .venv/bin/python bench/http_award.py [--workers W] [--threads T] [--clients 16]
         [--seconds 10] [--rounds 3] [--json PATH] [--quick]
 
@@ -31,6 +37,7 @@ import math
 import multiprocessing
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -53,6 +60,8 @@ PREFLIGHT = {
     "Access-Control-Request-Method": "POST",
     "Access-Control-Request-Headers": "authorization, content-type",
 }
+# The states of psutil.cpu_times() in which a core works (Linux names; absent ones count 0).
+BUSY_STATES = ("user", "nice", "system", "irq", "softirq", "steal")
 CLIENT = "python http.client, one process (multiprocessing) and keep-alive connection per client"
 
 
@@ -140,6 +149,86 @@ class Client:
         except (OSError, http.client.HTTPException):
             self.conn.close()  # counted as an error; the next request reconnects
             return 0, b""
+
+
+@dataclass(frozen=True)
+class CpuReading:
+    """Cumulative CPU seconds (user + system) of each group, and of the whole machine."""
+
+    at: float
+    server: float
+    database: float
+    clients: float
+    machine_busy: float
+
+
+class Meter:
+    """Reads the CPU time of the server, its database and the clients (psutil, which comes with
+    pgserver). A group's time is that of its live processes, plus, for the database, what the
+    postmaster has reaped (a backend or autovacuum worker that ended during a phase)."""
+
+    def __init__(self, server: subprocess.Popen[bytes], database: int, clients: list[int]) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self.proc = server  # its workers, looked up at each reading (gunicorn may restart one)
+        self.server = psutil.Process(server.pid)
+        self.postmaster = psutil.Process(database)
+        self.clients = [psutil.Process(pid) for pid in clients]
+
+    def read(self) -> CpuReading:
+        machine = self._psutil.cpu_times()
+        reaped = self.postmaster.cpu_times()
+        return CpuReading(
+            at=time.monotonic(),
+            server=self._live([self.server, *self._workers()]),
+            database=self._live([self.postmaster, *self.postmaster.children(recursive=True)])
+            + reaped.children_user
+            + reaped.children_system,
+            clients=self._live(self.clients),
+            # guest time is already in user: the busy states, not sum(machine)
+            machine_busy=sum(getattr(machine, state, 0.0) for state in BUSY_STATES),
+        )
+
+    def _workers(self) -> list[Any]:
+        return [self._psutil.Process(pid) for pid in serving.workers_of(self.proc)]
+
+    def _live(self, processes: list[Any]) -> float:
+        total = 0.0
+        for process in processes:
+            try:
+                times = process.cpu_times()
+            except self._psutil.NoSuchProcess:
+                continue  # ended: its time is its parent's children_* (counted for the database)
+            total += times.user + times.system
+        return total
+
+
+@dataclass(frozen=True)
+class CpuUse:
+    """One phase of one round: CPU milliseconds per request of each group, cores busy."""
+
+    server_ms: float
+    database_ms: float
+    clients_ms: float
+    cores_busy: float
+
+    @classmethod
+    def between(cls, before: CpuReading, after: CpuReading, requests: int) -> CpuUse:
+        per = 1e3 / max(requests, 1)
+        return cls(
+            server_ms=(after.server - before.server) * per,
+            database_ms=(after.database - before.database) * per,
+            clients_ms=(after.clients - before.clients) * per,
+            cores_busy=(after.machine_busy - before.machine_busy) / max(after.at - before.at, 1e-9),
+        )
+
+
+def cpu_medians(uses: list[CpuUse]) -> dict[str, float]:
+    return {
+        name: round(statistics.median(getattr(use, name) for use in uses), 3)
+        for name in ("server_ms", "database_ms", "clients_ms", "cores_busy")
+    }
 
 
 def client_process(port: int, pipe: Connection) -> None:
@@ -231,8 +320,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     workers, threads = concurrency(args.workers, args.threads)
     proc = serving.serve(port, folder, workers, threads)
     load = Load(port, args.clients)
+    meter = Meter(proc, serving.postmaster_pid(folder), [p.pid or 0 for p in load.processes])
     try:
         rounds: dict[str, list[Tally]] = {phase: [] for phase in PHASES}
+        cpu: dict[str, list[CpuUse]] = {phase: [] for phase in PHASES}
         warmup = Tally("award")
         if args.warmup > 0:  # connections, the database pool, caches: not timed
             load.run("options", args.warmup)
@@ -243,14 +334,20 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             for phase in PHASES:
                 if phase == "award":
                     load.mint(stock)
+                before = meter.read()
                 tally = load.run(phase, args.seconds)
+                use = CpuUse.between(before, meter.read(), tally.count)
                 rounds[phase].append(tally)
+                cpu[phase].append(use)
                 if phase == "award":
                     stock = math.ceil(1.5 * tally.count / args.clients) + 10
                 print(
                     f"  round {number} {phase:<7} {tally.rate:8.0f} req/s  "
                     f"p50 {percentile(tally.latencies, 50):6.1f} ms  "
-                    f"p99 {percentile(tally.latencies, 99):6.1f} ms  errors {tally.errors}",
+                    f"p99 {percentile(tally.latencies, 99):6.1f} ms  errors {tally.errors}  "
+                    f"CPU per request: server {use.server_ms:.2f} ms, database "
+                    f"{use.database_ms:.2f} ms, clients {use.clients_ms:.2f} ms; "
+                    f"{use.cores_busy:.2f} cores busy",
                     flush=True,
                 )
     finally:
@@ -286,6 +383,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "options_rps_rounds": [round(t.rate, 1) for t in rounds["options"]],
         "award_rps_rounds": [round(t.rate, 1) for t in rounds["award"]],
         "statuses": dict(merged["options"].statuses + merged["award"].statuses + warmup.statuses),
+        "cpu": {phase: cpu_medians(cpu[phase]) for phase in PHASES},
     }
 
 

@@ -289,6 +289,11 @@ def http_figures(quick: bool, report: Report) -> None:
             "HTTP awards in the database = `awarded: true` answers",
             f"{award['awards_in_db']:,} = {award['awarded_answers']:,}",
         )
+        report.add(
+            "HTTP CPU per request: server / database / clients",
+            _cpu_use(award["cpu"]["award"], award["cpus"]),
+            f"OPTIONS: {_cpu_use(award['cpu']['options'], award['cpus'])}",
+        )
     cold = _script("coldstart.py", quick, report)
     if cold:
         report.add(
@@ -309,6 +314,13 @@ def http_figures(quick: bool, report: Report) -> None:
             "",
             "0 errors",
         )
+
+
+def _cpu_use(use: dict[str, float], cpus: int) -> str:
+    return (
+        f"{use['server_ms']:.2f} / {use['database_ms']:.2f} / {use['clients_ms']:.2f} ms,"
+        f" {use['cores_busy']:.2f} of {cpus} cores busy"
+    )
 
 
 def _script(name: str, quick: bool, report: Report) -> dict[str, Any] | None:

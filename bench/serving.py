@@ -118,6 +118,16 @@ def database_url(folder: Path) -> str | None:
     return info.get_uri() if info is not None and info.is_running() else None
 
 
+def postmaster_pid(folder: Path) -> int:
+    """The pid of a started server's embedded database (its postmaster.pid)."""
+    from pgserver.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(folder / "pg")
+    if info is None or not info.is_running():
+        raise RuntimeError("the embedded database is not running")
+    return int(info.process.pid)
+
+
 def workers_of(proc: subprocess.Popen[bytes]) -> list[int]:
     """The pids of the gunicorn workers: the server's children that are not PostgreSQL's."""
     import psutil

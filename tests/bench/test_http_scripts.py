@@ -55,6 +55,12 @@ def test_http_award_reports_both_phases_without_errors_and_matches_the_database(
     assert figures["workers"] >= 1
     assert figures["threads"] >= 1
     assert "process" in figures["client"]
+    # Where the CPU went: the server works in both phases, the database only for awards.
+    for phase in ("options", "award"):
+        assert figures["cpu"][phase]["server_ms"] > 0
+        assert figures["cpu"][phase]["clients_ms"] > 0
+        assert figures["cpu"][phase]["cores_busy"] > 0
+    assert figures["cpu"]["award"]["database_ms"] > 0
 
 
 def test_coldstart_reports_the_start_and_the_worker_memory(tmp_path: Path):
