@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from badges.settings import DEV_JWT_SECRET
 
@@ -110,20 +111,25 @@ def serve(
     return proc
 
 
-def database_url(folder: Path) -> str | None:
-    """The embedded database of a started server, from its postmaster.pid (no new handle)."""
+def running_postmaster(folder: Path) -> Any | None:
+    """The embedded database of `folder` (pgserver's PostmasterInfo, read from its
+    postmaster.pid: no new handle) when it is running, else None."""
     from pgserver.utils import PostmasterInfo
 
     info = PostmasterInfo.read_from_pgdata(folder / "pg")
-    return info.get_uri() if info is not None and info.is_running() else None
+    return info if info is not None and info.is_running() else None
+
+
+def database_url(folder: Path) -> str | None:
+    """The embedded database of a started server."""
+    info = running_postmaster(folder)
+    return None if info is None else str(info.get_uri())
 
 
 def postmaster_pid(folder: Path) -> int:
-    """The pid of a started server's embedded database (its postmaster.pid)."""
-    from pgserver.utils import PostmasterInfo
-
-    info = PostmasterInfo.read_from_pgdata(folder / "pg")
-    if info is None or not info.is_running():
+    """The pid of a started server's embedded database."""
+    info = running_postmaster(folder)
+    if info is None:
         raise RuntimeError("the embedded database is not running")
     return int(info.process.pid)
 
@@ -155,10 +161,8 @@ def stop(proc: subprocess.Popen[bytes], folder: Path | None = None) -> None:
 def stop_database(folder: Path) -> None:
     """Make sure the embedded database of `folder` is down (the server stops it when it exits
     cleanly), then remove the folder."""
-    from pgserver.utils import PostmasterInfo
-
-    info = PostmasterInfo.read_from_pgdata(folder / "pg")
-    if info is not None and info.is_running() and info.process.name() == "postgres":
+    info = running_postmaster(folder)
+    if info is not None and info.process.name() == "postgres":
         info.process.terminate()  # the server died before stopping its database
         info.process.wait(timeout=30)
     shutil.rmtree(folder, ignore_errors=True)
