@@ -345,6 +345,9 @@ def test_an_award_removed_while_a_showcase_is_written_is_badge_not_earned_never_
 
 def wait_for_a_lock_wait(conn: Conn, query_part: str) -> None:
     for _ in range(200):
+        # conn is inside a transaction, which would keep reading its first snapshot of every
+        # backend's state and query (only the wait event is read live): take a fresh one.
+        conn.execute("select pg_stat_clear_snapshot()")
         found = conn.execute(
             "select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like %s",
             (f"%{query_part}%",),
