@@ -1918,6 +1918,10 @@ CREATE FUNCTION badges.fold_counts() RETURNS void
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
+declare
+  v_boards text[];
+  v_periods date[];
+  v_values bigint[];
 begin
   if not pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended('badges.fold_counts', 0)) then
     return;
@@ -1931,12 +1935,23 @@ begin
 
   with moved as (
     delete from badges.board_deltas returning board, period, value, users
+  ), folded as (
+    insert into badges.board_counts as c (board, period, value, users)
+    select board, period, value, sum(users) from moved
+    group by board, period, value order by board, period, value
+    on conflict (board, period, value) do update set users = c.users + excluded.users
+    returning c.board, c.period, c.value, c.users
   )
-  insert into badges.board_counts as c (board, period, value, users)
-  select board, period, value, sum(users) from moved
-  group by board, period, value order by board, period, value
-  on conflict (board, period, value) do update set users = c.users + excluded.users;
-  delete from badges.board_counts where users = 0;
+  select pg_catalog.array_agg(f.board), pg_catalog.array_agg(f.period),
+         pg_catalog.array_agg(f.value)
+  into v_boards, v_periods, v_values
+  from folded f where f.users = 0;
+  -- By primary key, one emptied value at a time (a few at most): no scan of every count.
+  for i in 1 .. coalesce(pg_catalog.array_length(v_values, 1), 0) loop
+    delete from badges.board_counts c
+    where c.board = v_boards[i] and c.period = v_periods[i] and c.value = v_values[i]
+      and c.users = 0;
+  end loop;
 end;
 $$;
 

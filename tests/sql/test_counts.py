@@ -103,6 +103,38 @@ def test_a_fold_takes_a_revoked_badge_down_to_zero_holders(iso_conn: Conn):
     assert consistency(iso_conn)["violations"] == 0
 
 
+def test_a_fold_drops_the_value_it_emptied_by_key_without_reading_every_count(iso_conn: Conn):
+    # Another board with many values: a fold that scanned every count would read all its pages.
+    iso_conn.execute(
+        "insert into badges.board_counts (board, value, users)"
+        " select 'many_values', v, 1 from generate_series(1, 5000) v"
+    )
+    user = uuid4()
+    call(iso_conn, "award_badge", p_user_id=user, p_badge_id="social_sharer", p_client=False)
+    call(iso_conn, "fold_counts")
+    call(iso_conn, "revoke_badge", p_user_id=user, p_badge_id="social_sharer",
+         p_reason="test", p_revoked_by="test")  # fmt: skip
+
+    # This transaction's sequential scans and blocks fetched of board_counts.
+    read = (
+        "select pg_stat_get_xact_numscans(t), pg_stat_get_xact_blocks_fetched(t)"
+        " from (select 'badges.board_counts'::regclass) r(t)"
+    )
+    with iso_conn.transaction():
+        before = rows(iso_conn, read)[0]
+        call(iso_conn, "fold_counts")
+        after = rows(iso_conn, read)[0]
+
+    assert rows(
+        iso_conn, "select count(*) from badges.board_counts where board = 'badge_count'"
+    ) == [(0,)]
+    assert rows(iso_conn, "select count(*) from badges.board_counts") == [(5000,)]
+    pages = rows(iso_conn, "select pg_relation_size('badges.board_counts') / 8192")[0][0]
+    seq_scans, blocks = after[0] - before[0], after[1] - before[1]
+    assert (seq_scans, pages > 20) == (0, True)
+    assert blocks < pages / 4, f"the fold read {blocks} blocks of board_counts ({pages} pages)"
+
+
 def test_rebuild_counts_repairs_counters_a_bulk_load_left_behind(iso_conn: Conn):
     iso_conn.execute(
         "insert into badges.users (user_id) select gen_random_uuid() from generate_series(1, 5)"
