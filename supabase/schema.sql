@@ -4967,6 +4967,12 @@ CREATE INDEX board_entries_rank_idx ON badges.board_entries USING btree (board_i
 CREATE INDEX board_placings_user_idx ON badges.board_placings USING btree (user_id, board_id, rank);
 
 --
+-- Name: definitions_composites_idx; Type: INDEX; Schema: badges; Owner: -
+--
+
+CREATE INDEX definitions_composites_idx ON badges.definitions USING btree (id) WHERE ((rule = 'all_of'::text) AND enabled);
+
+--
 -- Name: definitions_metric_idx; Type: INDEX; Schema: badges; Owner: -
 --
 

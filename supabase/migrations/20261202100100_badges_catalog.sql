@@ -115,6 +115,10 @@ grant select on badges.definitions to anon, authenticated;
 grant select, insert, update, delete on badges.definitions to service_role;
 create index if not exists definitions_metric_idx
   on badges.definitions (metric) where metric is not null;
+-- The composites, which every new award asks about (does an enabled all_of badge require this
+-- one?): that check reads the few composites, not the whole catalog.
+create index if not exists definitions_composites_idx
+  on badges.definitions (id) where rule = 'all_of' and enabled;
 
 drop policy if exists "Enabled visible badges are readable by everyone"
   on badges.definitions;

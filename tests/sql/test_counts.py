@@ -50,6 +50,23 @@ def award_many(users: list[UUID], badge: str) -> Callable[[Conn], object]:
     ]
 
 
+def xact_reads(conn: Conn, table: str) -> tuple[int, int]:
+    """The sequential scans of table, and the blocks of it fetched, in this transaction so far."""
+    ((scans, blocks),) = rows(
+        conn,
+        "select pg_stat_get_xact_numscans(%s::regclass),"
+        " pg_stat_get_xact_blocks_fetched(%s::regclass)",
+        table,
+        table,
+    )
+    return int(scans), int(blocks)
+
+
+def table_pages(conn: Conn, table: str) -> int:
+    ((pages,),) = rows(conn, "select pg_relation_size(%s::regclass) / 8192", table)
+    return int(pages)
+
+
 def test_concurrent_awards_and_folds_keep_every_counter_equal_to_what_it_counts(
     iso_url: str, iso_conn: Conn
 ):
@@ -115,24 +132,38 @@ def test_a_fold_drops_the_value_it_emptied_by_key_without_reading_every_count(is
     call(iso_conn, "revoke_badge", p_user_id=user, p_badge_id="social_sharer",
          p_reason="test", p_revoked_by="test")  # fmt: skip
 
-    # This transaction's sequential scans and blocks fetched of board_counts.
-    read = (
-        "select pg_stat_get_xact_numscans(t), pg_stat_get_xact_blocks_fetched(t)"
-        " from (select 'badges.board_counts'::regclass) r(t)"
-    )
     with iso_conn.transaction():
-        before = rows(iso_conn, read)[0]
+        before = xact_reads(iso_conn, "badges.board_counts")
         call(iso_conn, "fold_counts")
-        after = rows(iso_conn, read)[0]
+        after = xact_reads(iso_conn, "badges.board_counts")
 
     assert rows(
         iso_conn, "select count(*) from badges.board_counts where board = 'badge_count'"
     ) == [(0,)]
     assert rows(iso_conn, "select count(*) from badges.board_counts") == [(5000,)]
-    pages = rows(iso_conn, "select pg_relation_size('badges.board_counts') / 8192")[0][0]
+    pages = table_pages(iso_conn, "badges.board_counts")
     seq_scans, blocks = after[0] - before[0], after[1] - before[1]
     assert (seq_scans, pages > 20) == (0, True)
     assert blocks < pages / 4, f"the fold read {blocks} blocks of board_counts ({pages} pages)"
+
+
+def test_a_new_award_reads_the_composites_not_the_whole_catalog(iso_conn: Conn):
+    iso_conn.execute(
+        "insert into badges.definitions (id, name, rule)"
+        " select 'manual_' || i, 'Manual ' || i, 'manual' from generate_series(1, 1000) i"
+    )
+    with iso_conn.transaction():
+        before = xact_reads(iso_conn, "badges.definitions")
+        award = call(
+            iso_conn, "award_badge", p_user_id=uuid4(), p_badge_id="manual_7", p_client=False
+        )
+        after = xact_reads(iso_conn, "badges.definitions")
+
+    assert award["awarded"] is True
+    pages = table_pages(iso_conn, "badges.definitions")
+    seq_scans, blocks = after[0] - before[0], after[1] - before[1]
+    assert (seq_scans, pages > 20) == (0, True)
+    assert blocks < pages / 4, f"the award read {blocks} blocks of definitions ({pages} pages)"
 
 
 def test_rebuild_counts_repairs_counters_a_bulk_load_left_behind(iso_conn: Conn):
