@@ -312,6 +312,8 @@ def main() -> None:
     )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    if figures["server_log_tail"]:  # why the errors happened, for whoever reads the output
+        print("server log, last lines:\n" + figures["server_log_tail"], file=sys.stderr)
     sys.exit(0 if ok else 1)
 
 
