@@ -250,7 +250,7 @@ begin
          pg_catalog.array_agg(f.value)
   into v_boards, v_periods, v_values
   from folded f where f.users = 0;
-  -- By primary key, one emptied value at a time (a few at most): no scan of every count.
+  -- One at a time (a few at most), by primary key.
   for i in 1 .. coalesce(pg_catalog.array_length(v_values, 1), 0) loop
     delete from badges.board_counts c
     where c.board = v_boards[i] and c.period = v_periods[i] and c.value = v_values[i]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 import psycopg
@@ -15,6 +15,8 @@ import pytest
 
 from badges.store.db import BadgesDb
 from tests.sql.conftest import Conn, call, rows
+
+T = TypeVar("T")
 
 
 def consistency(conn: Conn) -> dict[str, Any]:
@@ -50,21 +52,22 @@ def award_many(users: list[UUID], badge: str) -> Callable[[Conn], object]:
     ]
 
 
-def xact_reads(conn: Conn, table: str) -> tuple[int, int]:
-    """The sequential scans of table, and the blocks of it fetched, in this transaction so far."""
-    ((scans, blocks),) = rows(
-        conn,
+def reads_by_key(conn: Conn, table: str, action: Callable[[], T]) -> T:
+    """Runs action in a transaction on conn and asserts that it made no sequential scan of table
+    and fetched fewer than a quarter of its pages (table must be large enough to tell)."""
+    read = (
         "select pg_stat_get_xact_numscans(%s::regclass),"
-        " pg_stat_get_xact_blocks_fetched(%s::regclass)",
-        table,
-        table,
+        " pg_stat_get_xact_blocks_fetched(%s::regclass)"
     )
-    return int(scans), int(blocks)
-
-
-def table_pages(conn: Conn, table: str) -> int:
+    with conn.transaction():
+        ((scans_before, blocks_before),) = rows(conn, read, table, table)
+        result = action()
+        ((scans_after, blocks_after),) = rows(conn, read, table, table)
     ((pages,),) = rows(conn, "select pg_relation_size(%s::regclass) / 8192", table)
-    return int(pages)
+    seq_scans, blocks = scans_after - scans_before, blocks_after - blocks_before
+    assert (seq_scans, pages > 20) == (0, True)
+    assert blocks < pages / 4, f"{blocks} blocks of {table} read ({pages} pages)"
+    return result
 
 
 def test_concurrent_awards_and_folds_keep_every_counter_equal_to_what_it_counts(
@@ -132,19 +135,12 @@ def test_a_fold_drops_the_value_it_emptied_by_key_without_reading_every_count(is
     call(iso_conn, "revoke_badge", p_user_id=user, p_badge_id="social_sharer",
          p_reason="test", p_revoked_by="test")  # fmt: skip
 
-    with iso_conn.transaction():
-        before = xact_reads(iso_conn, "badges.board_counts")
-        call(iso_conn, "fold_counts")
-        after = xact_reads(iso_conn, "badges.board_counts")
+    reads_by_key(iso_conn, "badges.board_counts", lambda: call(iso_conn, "fold_counts"))
 
     assert rows(
         iso_conn, "select count(*) from badges.board_counts where board = 'badge_count'"
     ) == [(0,)]
     assert rows(iso_conn, "select count(*) from badges.board_counts") == [(5000,)]
-    pages = table_pages(iso_conn, "badges.board_counts")
-    seq_scans, blocks = after[0] - before[0], after[1] - before[1]
-    assert (seq_scans, pages > 20) == (0, True)
-    assert blocks < pages / 4, f"the fold read {blocks} blocks of board_counts ({pages} pages)"
 
 
 def test_a_new_award_reads_the_composites_not_the_whole_catalog(iso_conn: Conn):
@@ -152,18 +148,15 @@ def test_a_new_award_reads_the_composites_not_the_whole_catalog(iso_conn: Conn):
         "insert into badges.definitions (id, name, rule)"
         " select 'manual_' || i, 'Manual ' || i, 'manual' from generate_series(1, 1000) i"
     )
-    with iso_conn.transaction():
-        before = xact_reads(iso_conn, "badges.definitions")
-        award = call(
+    award = reads_by_key(
+        iso_conn,
+        "badges.definitions",
+        lambda: call(
             iso_conn, "award_badge", p_user_id=uuid4(), p_badge_id="manual_7", p_client=False
-        )
-        after = xact_reads(iso_conn, "badges.definitions")
+        ),
+    )
 
     assert award["awarded"] is True
-    pages = table_pages(iso_conn, "badges.definitions")
-    seq_scans, blocks = after[0] - before[0], after[1] - before[1]
-    assert (seq_scans, pages > 20) == (0, True)
-    assert blocks < pages / 4, f"the award read {blocks} blocks of definitions ({pages} pages)"
 
 
 def test_rebuild_counts_repairs_counters_a_bulk_load_left_behind(iso_conn: Conn):
