@@ -62,10 +62,12 @@ class Placing(Response):
 
 
 class Placings(Response):
-    """A rank badge's record: the finished periods its holder placed in, and the latest."""
+    """A rank badge's record: the finished periods its holder placed in, and the latest.
+    None counts (times 0, latest null) for a badge a service awarded by hand, or once the
+    catalog has lowered the badge's threshold below the holder's placings."""
 
     times: int
-    latest: Placing
+    latest: Placing | None
 
 
 class ListedBadge(CatalogBadge):

@@ -1101,7 +1101,8 @@ grant execute on function badges.around_me(uuid, text, text, integer) to service
 
 /**
  * The placings behind a user's rank badge: how many archived periods of its board the user
- * finished within its top threshold, and the latest. Returns {times, latest: {period, rank}}.
+ * finished within its top threshold, and the latest. Returns {times, latest: {period, rank}};
+ * {times: 0, latest: null} for a holder with none (awarded by a service, or the threshold lowered).
  */
 create or replace function badges.placings(p_user_id uuid, d badges.definitions)
 returns jsonb

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -387,6 +387,10 @@ VALID: dict[str, st.SearchStrategy[Any]] = {
     "max_seconds": st.integers(1, 2),
     "status": st.sampled_from(["pending", "delivered", "dead"]),
     "share_id": st.from_regex(r"\A[0-9a-f]{32}\Z"),
+    "board": ids,
+    "period": st.one_of(st.sampled_from(["current", "previous"]), st.dates().map(date.isoformat)),
+    "radius": st.integers(1, 25),
+    "count": st.integers(1, 10),
 }
 
 

@@ -162,6 +162,23 @@ def test_list_and_catalog_carry_rarity(devspace_api: Api, user: uuid.UUID):
     assert 0 < catalog["first_log"]["rarity"]["earned_percent"] <= 100
 
 
+def test_a_rank_badge_awarded_by_hand_is_listed_with_no_placings_not_a_500(
+    devspace_api: Api, user: uuid.UUID
+):
+    """A service may award any badge, a rank badge too, though the user never placed on its
+    board: list and badge answer it with no placing (times 0, latest null)."""
+    devspace_api.ok("award", service=True, user_id=str(user), badge_id="weekly_top3")
+
+    listed = {b["id"]: b for b in devspace_api.ok("list", as_user=user)["badges"]}
+    named = devspace_api.ok("list", service=True, user_id=str(user))
+    badge = devspace_api.ok("badge", as_user=user, badge_id="weekly_top3")
+
+    assert listed["weekly_top3"]["earned"] is True
+    assert listed["weekly_top3"]["placings"] == {"times": 0, "latest": None}
+    assert named["badges"] == list(listed.values())
+    assert badge["me"]["placings"] == {"times": 0, "latest": None}
+
+
 def test_level_status_reports_each_step_and_an_unknown_level_is_unknown_level(
     devspace_api: Api, user: uuid.UUID
 ):
