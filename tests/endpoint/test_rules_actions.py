@@ -179,6 +179,25 @@ def test_a_rank_badge_awarded_by_hand_is_listed_with_no_placings_not_a_500(
     assert badge["me"]["placings"] == {"times": 0, "latest": None}
 
 
+def test_every_badge_awarded_by_hand_is_read_back_by_every_read(devspace_api: Api, user: uuid.UUID):
+    """Every badge of the Dev-Space catalog (each rule: streak, metric, distinct, all_of, rank,
+    level, hidden…) awarded by a service, whatever the user did: every read that shows the
+    user's badges answers them, none a 500."""
+    catalog = [b["id"] for b in devspace_api.ok("catalog", service=True)["badges"]]
+    for badge_id in catalog:
+        devspace_api.ok("award", service=True, user_id=str(user), badge_id=badge_id)
+
+    listed = devspace_api.ok("list", as_user=user)
+    for badge_id in catalog:
+        assert devspace_api.ok("badge", as_user=user, badge_id=badge_id)["me"]["earned"]
+        devspace_api.ok("badge_holders", as_user=user, badge_id=badge_id)
+    for action in ("progress", "current_level", "profile", "notifications", "feed"):
+        devspace_api.ok(action, as_user=user)
+
+    assert {b["id"] for b in listed["badges"] if b["earned"]} >= set(catalog)
+    assert listed["earned_count"] >= len(catalog)
+
+
 def test_level_status_reports_each_step_and_an_unknown_level_is_unknown_level(
     devspace_api: Api, user: uuid.UUID
 ):
