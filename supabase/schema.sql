@@ -399,7 +399,7 @@ $$;
 -- Name: award_badge(uuid, text, boolean); Type: FUNCTION; Schema: badges; Owner: -
 --
 
-CREATE FUNCTION badges.award_badge(p_user_id uuid, p_badge_id text, p_client boolean) RETURNS jsonb
+CREATE FUNCTION badges.award_badge(p_user_id uuid, p_badge_id text, p_client boolean) RETURNS json
     LANGUAGE plpgsql
     SET search_path TO ''
     SET jit TO 'off'
@@ -409,7 +409,7 @@ declare
   v_earned_at timestamptz;
 begin
   -- The definition and the user's award of it, if any, in one read by key.
-  select d.rule, d.wire, d.starts_at, d.ends_at, a.earned_at
+  select d.rule, d.wire_json, d.starts_at, d.ends_at, a.earned_at
   into v_def
   from badges.definitions d
   left join badges.awards a on a.user_id = p_user_id and a.badge_id = d.id
@@ -423,8 +423,8 @@ begin
       detail = pg_catalog.format('The badge %L can only be awarded by the server.', p_badge_id);
   end if;
   if v_def.earned_at is not null then
-    return pg_catalog.jsonb_build_object(
-      'awarded', false, 'earned_at', v_def.earned_at, 'badge', v_def.wire);
+    return pg_catalog.json_build_object(
+      'awarded', false, 'earned_at', v_def.earned_at, 'badge', v_def.wire_json);
   end if;
 
   if (v_def.starts_at is not null and now() < v_def.starts_at)
@@ -441,15 +441,15 @@ begin
   if v_earned_at is null then
     select a.earned_at into v_earned_at from badges.awards a
     where a.user_id = p_user_id and a.badge_id = p_badge_id;
-    return pg_catalog.jsonb_build_object(
-      'awarded', false, 'earned_at', v_earned_at, 'badge', v_def.wire);
+    return pg_catalog.json_build_object(
+      'awarded', false, 'earned_at', v_earned_at, 'badge', v_def.wire_json);
   end if;
   if exists (select from badges.definitions c
              where c.rule = 'all_of' and c.enabled and p_badge_id = any (c.requires)) then
     perform badges.award_composites(p_user_id);
   end if;
-  return pg_catalog.jsonb_build_object(
-    'awarded', true, 'earned_at', v_earned_at, 'badge', v_def.wire);
+  return pg_catalog.json_build_object(
+    'awarded', true, 'earned_at', v_earned_at, 'badge', v_def.wire_json);
 end;
 $$;
 
@@ -634,6 +634,7 @@ CREATE TABLE badges.definitions (
     description_key text,
     notify boolean DEFAULT true NOT NULL,
     wire jsonb,
+    wire_json json,
     event_badge jsonb,
     earned_text text,
     within_days integer,
@@ -1773,6 +1774,7 @@ CREATE FUNCTION badges.derive_definition() RETURNS trigger
     AS $$
 begin
   new.wire := badges.badge_json(new);
+  new.wire_json := new.wire::json;
   new.event_badge := badges.event_badge(new);
   new.earned_text := badges.earned_message(new);
   return new;

@@ -62,9 +62,11 @@ grant usage on schema badges to anon, authenticated, service_role;
  * holds again.
  * A badge removed from the catalog file is disabled, never deleted: awards keep their badge.
  *
- * wire, event_badge and earned_text are derived, kept by the trigger definitions_derive (below):
- * what a badge looks like on the wire and in its announcement is computed when its definition
- * (or its metric's unit) changes, not per award or per read.
+ * wire, wire_json, event_badge and earned_text are derived, kept by the trigger
+ * definitions_derive (below): what a badge looks like on the wire and in its announcement is
+ * computed when its definition (or its metric's unit) changes, not per award or per read.
+ * wire_json is wire as json text, for answers that only send it on (an award's): jsonb would
+ * take it apart and write it out again on every call.
  */
 create table if not exists badges.definitions (
   id text primary key check (id ~ '^[A-Za-z0-9_.:-]{1,64}$'),
@@ -90,6 +92,7 @@ create table if not exists badges.definitions (
   description_key text check (length(description_key) between 1 and 200),
   notify boolean not null default true,
   wire jsonb,
+  wire_json json,
   event_badge jsonb,
   earned_text text,
   within_days integer,
@@ -307,6 +310,7 @@ set timezone = 'UTC'
 as $$
 begin
   new.wire := badges.badge_json(new);
+  new.wire_json := new.wire::json;
   new.event_badge := badges.event_badge(new);
   new.earned_text := badges.earned_message(new);
   return new;

@@ -200,12 +200,18 @@ def test_the_stored_wire_shape_is_what_badge_json_gives_after_every_change(iso_c
     stale = rows(
         iso_conn,
         "select id from badges.definitions d where d.wire is distinct from badges.badge_json(d)"
+        " or d.wire_json::jsonb is distinct from d.wire"
         " or d.event_badge is distinct from badges.event_badge(d)"
         " or d.earned_text is distinct from badges.earned_message(d)",
     )
     assert stale == []
     wire = rows(iso_conn, "select wire from badges.definitions where id = 'social_sharer'")[0][0]
     assert (wire["name"], wire["starts_at"]) == ("Sharer", "2025-12-31T23:00:00+00:00")
+    # A new award and a repeat answer with the stored json copy: the same badge, renamed.
+    award = {"p_user_id": uuid4(), "p_badge_id": "social_sharer", "p_client": False}
+    first, again = call(iso_conn, "award_badge", **award), call(iso_conn, "award_badge", **award)
+    assert (first["awarded"], again["awarded"]) == (True, False)
+    assert first["badge"] == again["badge"] == wire
 
 
 def test_a_metric_unit_change_rewords_the_messages_of_its_badges(
