@@ -692,6 +692,7 @@ CREATE FUNCTION badges.badge_holders(p_user_id uuid, p_badge_id text, p_limit in
     LANGUAGE plpgsql STABLE
     SET search_path TO ''
     SET jit TO 'off'
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 declare
   -- Without a cursor, a key after every holder: the page keeps one form whose index condition
@@ -1819,17 +1820,29 @@ $$;
 --
 
 CREATE FUNCTION badges.feed(p_limit integer, p_before_at timestamp with time zone, p_before_user uuid, p_before_badge text) RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     SET jit TO 'off'
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
+declare
+  -- Without a cursor, a key after every award: the page keeps one form whose index condition
+  -- is the key (an "is null or" would make it a filter, and a deep page would read every
+  -- award before it).
+  v_before_at timestamptz := coalesce(p_before_at, 'infinity');
+  v_before_user uuid := coalesce(p_before_user, 'ffffffff-ffff-ffff-ffff-ffffffffffff');
+  v_before_badge text := coalesce(p_before_badge, '');
+  v_answer jsonb;
+begin
   with page as (
     select a.user_id, a.badge_id, a.earned_at, d.name, d.icon, d.tier, d.category
     from badges.awards a
     join badges.definitions d on d.id = a.badge_id and not d.hidden
-    where (p_before_at is null
-           or (a.earned_at, a.user_id, a.badge_id) < (p_before_at, p_before_user, p_before_badge))
-      and not exists (select from badges.users u where u.user_id = a.user_id and u.feed_opt_out)
+    where (a.earned_at, a.user_id, a.badge_id) < (v_before_at, v_before_user, v_before_badge)
+      -- A look-up by key per award read (a subquery, not an anti-join): statistics that say
+      -- few users opt out made the planner read every user instead, once per page.
+      and not coalesce((select u.feed_opt_out from badges.users u where u.user_id = a.user_id),
+                       false)
     order by a.earned_at desc, a.user_id desc, a.badge_id desc
     limit p_limit + 1  -- one more than asked: whether a next page exists
   ), shown as (
@@ -1844,7 +1857,10 @@ CREATE FUNCTION badges.feed(p_limit integer, p_before_at timestamp with time zon
       'text', 'earned ' || p.name)
       order by p.earned_at desc, p.user_id desc, p.badge_id desc), '[]'),
     'more', (select count(*) from page) > p_limit)
-  from shown p
+  into v_answer
+  from shown p;
+  return v_answer;
+end;
 $$;
 
 --

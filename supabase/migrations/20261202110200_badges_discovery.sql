@@ -62,6 +62,9 @@ returns jsonb
 language plpgsql stable
 set search_path = ''
 set jit = off
+-- One plan, cached: the page is the holders index's range scan from the cursor whatever the
+-- arguments; the planner's own choice (a custom plan per call) spent half of a call planning.
+set plan_cache_mode = force_generic_plan
 as $$
 declare
   -- Without a cursor, a key after every holder: the page keeps one form whose index condition
