@@ -35,14 +35,16 @@ CREATE SCHEMA badges;
 --
 
 CREATE FUNCTION badges.activity_day(p_at timestamp with time zone, p_timezone text, p_stored text, p_previous text, p_changed_at timestamp with time zone) RETURNS date
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
-  select least(
+begin
+  return least(
     (p_at at time zone p_timezone)::date,
     (p_at at time zone coalesce(p_stored, p_timezone))::date,
     case when p_at < p_changed_at + interval '24 hours'
-      then (p_at at time zone p_previous)::date end)
+      then (p_at at time zone p_previous)::date end);
+end;
 $$;
 
 --
@@ -665,11 +667,13 @@ END)
 --
 
 CREATE FUNCTION badges.awardable(d badges.definitions, p_at timestamp with time zone DEFAULT now()) RETURNS boolean
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
-  select d.enabled and (d.starts_at is null or d.starts_at <= p_at)
-     and (d.ends_at is null or p_at < d.ends_at)
+begin
+  return d.enabled and (d.starts_at is null or d.starts_at <= p_at)
+     and (d.ends_at is null or p_at < d.ends_at);
+end;
 $$;
 
 --
@@ -763,76 +767,82 @@ $$;
 --
 
 CREATE FUNCTION badges.badge_progress(p_user_id uuid) RETURNS TABLE(def badges.definitions, earned_at timestamp with time zone, current bigint, target bigint, unit text, unit_one text)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
-  with facts as materialized (
-    select f.*, n.at,
-      badges.activity_day(n.at, s.timezone, s.timezone, s.previous_timezone,
-                          s.timezone_changed_at) as today
-    from badges.user_facts(p_user_id) f
-    cross join (select coalesce(
-      nullif(pg_catalog.current_setting('badges.as_of', true), '')::timestamptz,
-      pg_catalog.now()) as at) n
-    left join badges.streaks s on s.user_id = p_user_id
-  ), goals as (
-    select d,
-      (select a.earned_at from badges.awards a
-       where a.user_id = p_user_id and a.badge_id = d.id) as earned_at,
-      case
-        when d.within_days is not null and d.rule = 'metric' then greatest(coalesce(
-          (select sum(e.amount) from badges.metric_events e
-           where e.user_id = p_user_id and e.metric = d.metric
-             and e.occurred_at > f.at - d.within_days * interval '24 hours'
-             and e.occurred_at <= f.at), 0), 0)
-        when d.within_days is not null and d.rule = 'distinct' then
-          (select count(distinct e.item) from badges.metric_events e
-           where e.user_id = p_user_id and e.metric = d.metric
-             and e.occurred_at > f.at - d.within_days * interval '24 hours'
-             and e.occurred_at <= f.at)
-        when d.rule = 'active_days' then
-          (select count(*) from badges.activity_days a
-           where a.user_id = p_user_id and a.day > f.today - d.within_days
-             and a.day <= f.today)
-        else case d.rule
-          when 'streak' then f.current_streak
-          when 'quiz_distinct' then f.correct_providers
-          when 'quiz_all' then f.correct_providers
-          when 'metric' then coalesce((select t.total from badges.metric_totals t
-                                       where t.user_id = p_user_id and t.metric = d.metric), 0)
-          when 'distinct' then coalesce((select t.distinct_count from badges.metric_totals t
+#variable_conflict use_column
+begin
+  return query
+    with facts as materialized (
+      select f.*, n.at,
+        badges.activity_day(n.at, s.timezone, s.timezone, s.previous_timezone,
+                            s.timezone_changed_at) as today
+      from badges.user_facts(p_user_id) f
+      cross join (select coalesce(
+        nullif(pg_catalog.current_setting('badges.as_of', true), '')::timestamptz,
+        pg_catalog.now()) as at) n
+      left join badges.streaks s on s.user_id = p_user_id
+    ), goals as (
+      select d,
+        (select a.earned_at from badges.awards a
+         where a.user_id = p_user_id and a.badge_id = d.id) as earned_at,
+        case
+          when d.within_days is not null and d.rule = 'metric' then greatest(coalesce(
+            (select sum(e.amount) from badges.metric_events e
+             where e.user_id = p_user_id and e.metric = d.metric
+               and e.occurred_at > f.at - d.within_days * interval '24 hours'
+               and e.occurred_at <= f.at), 0), 0)
+          when d.within_days is not null and d.rule = 'distinct' then
+            (select count(distinct e.item) from badges.metric_events e
+             where e.user_id = p_user_id and e.metric = d.metric
+               and e.occurred_at > f.at - d.within_days * interval '24 hours'
+               and e.occurred_at <= f.at)
+          when d.rule = 'active_days' then
+            (select count(*) from badges.activity_days a
+             where a.user_id = p_user_id and a.day > f.today - d.within_days
+               and a.day <= f.today)
+          else case d.rule
+            when 'streak' then f.current_streak
+            when 'quiz_distinct' then f.correct_providers
+            when 'quiz_all' then f.correct_providers
+            when 'metric' then coalesce((select t.total from badges.metric_totals t
                                          where t.user_id = p_user_id and t.metric = d.metric), 0)
-          when 'all_of' then (select count(*) from badges.awards b
-                              where b.user_id = p_user_id and b.badge_id = any (d.requires))
-        end
-      end as current,
-      case d.rule
-        when 'quiz_all' then nullif(f.total_providers, 0)
-        when 'all_of' then cardinality(d.requires)
-        when 'rank' then null  -- a place, not an amount to reach
-        else d.threshold
-      end as target,
-      case when d.metric is not null then coalesce(nullif(m.unit, ''), m.name)
-        when d.rule in ('streak', 'active_days') then 'days' when d.rule = 'all_of' then 'badges'
-        else 'providers' end as unit,
-      case when d.metric is not null
-        then coalesce(nullif(m.unit_one, ''), nullif(m.unit, ''), m.name)
-        when d.rule in ('streak', 'active_days') then 'day' when d.rule = 'all_of' then 'badge'
-        else 'provider' end as unit_one
-    from badges.definitions d
-    cross join facts f
-    left join badges.metrics m on m.id = d.metric
-  ), held as (
-    select d, case when (d).within_days is null or current >= target then earned_at end
-             as earned_at,
-           current, target, unit, unit_one
-    from goals
-  )
-  select d, earned_at,
-         case when target is null then null
-              when earned_at is not null then target else least(current, target) end,
-         target, unit, unit_one
-  from held
+            when 'distinct' then coalesce((select t.distinct_count from badges.metric_totals t
+                                           where t.user_id = p_user_id and t.metric = d.metric), 0)
+            when 'all_of' then (select count(*) from badges.awards b
+                                where b.user_id = p_user_id and b.badge_id = any (d.requires))
+          end
+        end as current,
+        case d.rule
+          when 'quiz_all' then nullif(f.total_providers, 0)
+          when 'all_of' then cardinality(d.requires)
+          when 'rank' then null  -- a place, not an amount to reach
+          else d.threshold
+        end as target,
+        case when d.metric is not null then coalesce(nullif(m.unit, ''), m.name)
+          when d.rule in ('streak', 'active_days') then 'days' when d.rule = 'all_of' then 'badges'
+          else 'providers' end as unit,
+        case when d.metric is not null
+          then coalesce(nullif(m.unit_one, ''), nullif(m.unit, ''), m.name)
+          when d.rule in ('streak', 'active_days') then 'day' when d.rule = 'all_of' then 'badge'
+          else 'provider' end as unit_one
+      from badges.definitions d
+      cross join facts f
+      left join badges.metrics m on m.id = d.metric
+    ), held as (
+      select d, case when (d).within_days is null or current >= target then earned_at end
+               as earned_at,
+             current, target, unit, unit_one
+      from goals
+    )
+    -- Cast to the declared columns: RETURN QUERY, unlike a SQL function's result, converts
+    -- nothing (target is an integer, a window's sum a numeric).
+    select d, earned_at,
+           (case when target is null then null
+                 when earned_at is not null then target else least(current, target) end)::bigint,
+           target::bigint, unit, unit_one
+    from held;
+end;
 $$;
 
 --
@@ -2066,29 +2076,32 @@ $$;
 --
 
 CREATE FUNCTION badges.get_catalog() RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     SET jit TO 'off'
     AS $$
-  select pg_catalog.jsonb_build_object(
-    'badges', coalesce((
-      select pg_catalog.jsonb_agg(
-        d.wire || pg_catalog.jsonb_build_object('rarity', r.rarity)
-        order by d.sort_order, d.id)
-      from badges.definitions d join badges.rarity() r on r.badge_id = d.id
-      where d.enabled and not d.hidden), '[]'::jsonb),
-    'providers', coalesce((
-      select pg_catalog.jsonb_agg(
-        pg_catalog.jsonb_build_object('id', p.id, 'name', p.name) order by p.sort_order, p.id)
-      from badges.quiz_providers p where p.active), '[]'::jsonb),
-    'metrics', coalesce((
-      select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-               'id', m.id, 'name', m.name, 'description', m.description, 'unit', m.unit,
-               'unit_one', m.unit_one) order by m.id)
-      from badges.metrics m where m.enabled), '[]'::jsonb),
-    'leaderboards', coalesce((
-      select pg_catalog.jsonb_agg(badges.board_json(l)::jsonb order by l.sort_order, l.id)
-      from badges.leaderboards l where l.enabled), '[]'::jsonb))
+begin
+  return (
+    select pg_catalog.jsonb_build_object(
+      'badges', coalesce((
+        select pg_catalog.jsonb_agg(
+          d.wire || pg_catalog.jsonb_build_object('rarity', r.rarity)
+          order by d.sort_order, d.id)
+        from badges.definitions d join badges.rarity() r on r.badge_id = d.id
+        where d.enabled and not d.hidden), '[]'::jsonb),
+      'providers', coalesce((
+        select pg_catalog.jsonb_agg(
+          pg_catalog.jsonb_build_object('id', p.id, 'name', p.name) order by p.sort_order, p.id)
+        from badges.quiz_providers p where p.active), '[]'::jsonb),
+      'metrics', coalesce((
+        select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                 'id', m.id, 'name', m.name, 'description', m.description, 'unit', m.unit,
+                 'unit_one', m.unit_one) order by m.id)
+        from badges.metrics m where m.enabled), '[]'::jsonb),
+      'leaderboards', coalesce((
+        select pg_catalog.jsonb_agg(badges.board_json(l)::jsonb order by l.sort_order, l.id)
+        from badges.leaderboards l where l.enabled), '[]'::jsonb)));
+end;
 $$;
 
 --
@@ -2218,34 +2231,37 @@ $_$;
 --
 
 CREATE FUNCTION badges.list_badges(p_user_id uuid) RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     SET jit TO 'off'
     AS $$
-  select pg_catalog.jsonb_build_object(
-    'badges', coalesce(pg_catalog.jsonb_agg(
-      (p.def).wire || pg_catalog.jsonb_build_object(
-        'earned', p.earned_at is not null,
-        'earned_at', p.earned_at,
-        'progress', case when p.target is not null then pg_catalog.jsonb_build_object(
-          'current', p.current, 'target', p.target) end,
-        'rarity', r.rarity)
-      || case when (p.def).rule = 'rank' and p.earned_at is not null then
-           pg_catalog.jsonb_build_object('placings', badges.placings(p_user_id, p.def)) else '{}' end
-      order by (p.def).sort_order, (p.def).id), '[]'::jsonb),
-    'earned_count', count(p.earned_at),
-    'total_count', count(*),
-    -- Enabled hidden badges the user has not earned: not listed, but a client may show that
-    -- secrets remain ("???" cards).
-    'hidden_count', (
-      select count(*) from badges.definitions d
-      where d.enabled and d.hidden
-        and not exists (select 1 from badges.awards a
-                        where a.user_id = p_user_id and a.badge_id = d.id)),
-    'next', badges.next_milestones(p_user_id))
-  from badges.badge_progress(p_user_id) p
-  join badges.rarity() r on r.badge_id = (p.def).id
-  where ((p.def).enabled and not (p.def).hidden) or p.earned_at is not null
+begin
+  return (
+    select pg_catalog.jsonb_build_object(
+      'badges', coalesce(pg_catalog.jsonb_agg(
+        (p.def).wire || pg_catalog.jsonb_build_object(
+          'earned', p.earned_at is not null,
+          'earned_at', p.earned_at,
+          'progress', case when p.target is not null then pg_catalog.jsonb_build_object(
+            'current', p.current, 'target', p.target) end,
+          'rarity', r.rarity)
+        || case when (p.def).rule = 'rank' and p.earned_at is not null then
+             pg_catalog.jsonb_build_object('placings', badges.placings(p_user_id, p.def)) else '{}' end
+        order by (p.def).sort_order, (p.def).id), '[]'::jsonb),
+      'earned_count', count(p.earned_at),
+      'total_count', count(*),
+      -- Enabled hidden badges the user has not earned: not listed, but a client may show that
+      -- secrets remain ("???" cards).
+      'hidden_count', (
+        select count(*) from badges.definitions d
+        where d.enabled and d.hidden
+          and not exists (select 1 from badges.awards a
+                          where a.user_id = p_user_id and a.badge_id = d.id)),
+      'next', badges.next_milestones(p_user_id))
+    from badges.badge_progress(p_user_id) p
+    join badges.rarity() r on r.badge_id = (p.def).id
+    where ((p.def).enabled and not (p.def).hidden) or p.earned_at is not null);
+end;
 $$;
 
 --
@@ -2253,16 +2269,18 @@ $$;
 --
 
 CREATE FUNCTION badges.live_streak(p_streak badges.streaks, p_at timestamp with time zone DEFAULT now()) RETURNS integer
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
-  select case
+begin
+  return case
     when greatest(p_streak.last_active_day, p_streak.frozen_through) >= badges.activity_day(
       p_at, p_streak.timezone, p_streak.timezone, p_streak.previous_timezone,
       p_streak.timezone_changed_at) - 1
     then p_streak.current_streak
     else 0
-  end
+  end;
+end;
 $$;
 
 --
@@ -2354,31 +2372,34 @@ $$;
 --
 
 CREATE FUNCTION badges.next_milestones(p_user_id uuid) RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
-  with candidates as (
-    select (p.def).category, p.def, p.current, p.target, p.target - p.current as remaining,
-           p.current::numeric / p.target as done, p.unit, p.unit_one
-    from badges.badge_progress(p_user_id) p
-    where p.earned_at is null and p.target is not null and badges.awardable(p.def)
-      and not (p.def).hidden
-      and not exists (select 1 from badges.revocations r where r.user_id = p_user_id
-                      and r.badge_id = (p.def).id and not r.automatic)
-  ), nearest as (
-    select distinct on (category) *
-    from candidates
-    order by category, done desc, remaining, (def).sort_order, (def).id
-  )
-  select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-      'category', category,
-      'badge', pg_catalog.jsonb_build_object(
-        'id', (def).id, 'name', (def).name, 'icon', (def).icon, 'tier', (def).tier),
-      'current', current, 'target', target, 'remaining', remaining,
-      'message', pg_catalog.format('%s more %s → %s', remaining,
-                                   case when remaining = 1 then unit_one else unit end, (def).name))
-    order by done desc, remaining, category), '[]'::jsonb)
-  from nearest
+begin
+  return (
+    with candidates as (
+      select (p.def).category, p.def, p.current, p.target, p.target - p.current as remaining,
+             p.current::numeric / p.target as done, p.unit, p.unit_one
+      from badges.badge_progress(p_user_id) p
+      where p.earned_at is null and p.target is not null and badges.awardable(p.def)
+        and not (p.def).hidden
+        and not exists (select 1 from badges.revocations r where r.user_id = p_user_id
+                        and r.badge_id = (p.def).id and not r.automatic)
+    ), nearest as (
+      select distinct on (category) *
+      from candidates
+      order by category, done desc, remaining, (def).sort_order, (def).id
+    )
+    select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+        'category', category,
+        'badge', pg_catalog.jsonb_build_object(
+          'id', (def).id, 'name', (def).name, 'icon', (def).icon, 'tier', (def).tier),
+        'current', current, 'target', target, 'remaining', remaining,
+        'message', pg_catalog.format('%s more %s → %s', remaining,
+                                     case when remaining = 1 then unit_one else unit end, (def).name))
+      order by done desc, remaining, category), '[]'::jsonb)
+    from nearest);
+end;
 $$;
 
 --
@@ -2645,15 +2666,19 @@ $$;
 --
 
 CREATE FUNCTION badges.placings(p_user_id uuid, d badges.definitions) RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
-  select pg_catalog.jsonb_build_object(
-    'times', count(*),
-    'latest', (pg_catalog.array_agg(pg_catalog.jsonb_build_object('period', x.period, 'rank', x.rank)
-                                    order by x.period desc))[1])
-  from badges.board_placings x
-  where x.user_id = p_user_id and x.board_id = d.board and x.rank <= d.threshold
+begin
+  return (
+    select pg_catalog.jsonb_build_object(
+      'times', count(*),
+      'latest', (pg_catalog.array_agg(
+                   pg_catalog.jsonb_build_object('period', x.period, 'rank', x.rank)
+                   order by x.period desc))[1])
+    from badges.board_placings x
+    where x.user_id = p_user_id and x.board_id = d.board and x.rank <= d.threshold);
+end;
 $$;
 
 --
@@ -2752,11 +2777,14 @@ $$;
 --
 
 CREATE FUNCTION badges.progress(p_user_id uuid) RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     SET jit TO 'off'
     AS $$
-  select pg_catalog.jsonb_build_object('milestones', badges.next_milestones(p_user_id))
+begin
+  return (
+    select pg_catalog.jsonb_build_object('milestones', badges.next_milestones(p_user_id)));
+end;
 $$;
 
 --
@@ -2764,22 +2792,26 @@ $$;
 --
 
 CREATE FUNCTION badges.rarity() RETURNS TABLE(badge_id text, rarity jsonb)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
-  with counts as (
-    select c.badge_id, sum(c.holders) as holders
-    from (select x.badge_id, x.holders from badges.rarity_counts x
-          union all
-          select x.badge_id, x.holders from badges.rarity_deltas x) c
-    group by c.badge_id
-  ), users as (
-    select coalesce((select holders from counts where counts.badge_id = ''), 0) as n
-  )
-  select d.id, pg_catalog.jsonb_build_object(
-    'earned_count', coalesce(c.holders, 0),
-    'earned_percent', round(100.0 * coalesce(c.holders, 0) / greatest(u.n, c.holders, 1), 1))
-  from badges.definitions d cross join users u left join counts c on c.badge_id = d.id
+#variable_conflict use_column
+begin
+  return query
+    with counts as (
+      select c.badge_id, sum(c.holders) as holders
+      from (select x.badge_id, x.holders from badges.rarity_counts x
+            union all
+            select x.badge_id, x.holders from badges.rarity_deltas x) c
+      group by c.badge_id
+    ), users as (
+      select coalesce((select holders from counts where counts.badge_id = ''), 0) as n
+    )
+    select d.id, pg_catalog.jsonb_build_object(
+      'earned_count', coalesce(c.holders, 0),
+      'earned_percent', round(100.0 * coalesce(c.holders, 0) / greatest(u.n, c.holders, 1), 1))
+    from badges.definitions d cross join users u left join counts c on c.badge_id = d.id;
+end;
 $$;
 
 --
@@ -4218,17 +4250,21 @@ $$;
 --
 
 CREATE FUNCTION badges.user_facts(p_user_id uuid, p_at timestamp with time zone DEFAULT now()) RETURNS TABLE(current_streak integer, longest_streak integer, correct_providers integer, total_providers integer)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
-  select
-    coalesce((select badges.live_streak(s, p_at)
-              from badges.streaks s where s.user_id = p_user_id), 0),
-    coalesce((select s.longest_streak from badges.streaks s where s.user_id = p_user_id), 0),
-    (select count(*)::integer from badges.quiz_scores q
-       join badges.quiz_providers p on p.id = q.provider_id and p.active
-     where q.user_id = p_user_id and q.quiz_correct),
-    (select count(*)::integer from badges.quiz_providers p where p.active)
+#variable_conflict use_column
+begin
+  return query
+    select
+      coalesce((select badges.live_streak(s, p_at)
+                from badges.streaks s where s.user_id = p_user_id), 0),
+      coalesce((select s.longest_streak from badges.streaks s where s.user_id = p_user_id), 0),
+      (select count(*)::integer from badges.quiz_scores q
+         join badges.quiz_providers p on p.id = q.provider_id and p.active
+       where q.user_id = p_user_id and q.quiz_correct),
+      (select count(*)::integer from badges.quiz_providers p where p.active);
+end;
 $$;
 
 --

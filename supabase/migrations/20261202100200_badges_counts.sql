@@ -313,22 +313,26 @@ grant execute on function badges.rebuild_counts() to service_role;
  */
 create or replace function badges.rarity()
 returns table (badge_id text, rarity jsonb)
-language sql stable
+language plpgsql stable
 set search_path = ''
 as $$
-  with counts as (
-    select c.badge_id, sum(c.holders) as holders
-    from (select x.badge_id, x.holders from badges.rarity_counts x
-          union all
-          select x.badge_id, x.holders from badges.rarity_deltas x) c
-    group by c.badge_id
-  ), users as (
-    select coalesce((select holders from counts where counts.badge_id = ''), 0) as n
-  )
-  select d.id, pg_catalog.jsonb_build_object(
-    'earned_count', coalesce(c.holders, 0),
-    'earned_percent', round(100.0 * coalesce(c.holders, 0) / greatest(u.n, c.holders, 1), 1))
-  from badges.definitions d cross join users u left join counts c on c.badge_id = d.id
+#variable_conflict use_column
+begin
+  return query
+    with counts as (
+      select c.badge_id, sum(c.holders) as holders
+      from (select x.badge_id, x.holders from badges.rarity_counts x
+            union all
+            select x.badge_id, x.holders from badges.rarity_deltas x) c
+      group by c.badge_id
+    ), users as (
+      select coalesce((select holders from counts where counts.badge_id = ''), 0) as n
+    )
+    select d.id, pg_catalog.jsonb_build_object(
+      'earned_count', coalesce(c.holders, 0),
+      'earned_percent', round(100.0 * coalesce(c.holders, 0) / greatest(u.n, c.holders, 1), 1))
+    from badges.definitions d cross join users u left join counts c on c.badge_id = d.id;
+end;
 $$;
 revoke execute on function badges.rarity() from public, anon, authenticated;
 grant execute on function badges.rarity() to service_role;

@@ -130,14 +130,16 @@ grant execute on function badges.next_streak(integer, date, date) to service_rol
 create or replace function badges.activity_day(
   p_at timestamptz, p_timezone text, p_stored text, p_previous text, p_changed_at timestamptz)
 returns date
-language sql stable
+language plpgsql stable
 set search_path = ''
 as $$
-  select least(
+begin
+  return least(
     (p_at at time zone p_timezone)::date,
     (p_at at time zone coalesce(p_stored, p_timezone))::date,
     case when p_at < p_changed_at + interval '24 hours'
-      then (p_at at time zone p_previous)::date end)
+      then (p_at at time zone p_previous)::date end);
+end;
 $$;
 revoke execute on function badges.activity_day(timestamptz, text, text, text, timestamptz)
   from public, anon, authenticated;
@@ -152,16 +154,18 @@ grant execute on function badges.activity_day(timestamptz, text, text, text, tim
 create or replace function badges.live_streak(
   p_streak badges.streaks, p_at timestamptz default now())
 returns integer
-language sql stable
+language plpgsql stable
 set search_path = ''
 as $$
-  select case
+begin
+  return case
     when greatest(p_streak.last_active_day, p_streak.frozen_through) >= badges.activity_day(
       p_at, p_streak.timezone, p_streak.timezone, p_streak.previous_timezone,
       p_streak.timezone_changed_at) - 1
     then p_streak.current_streak
     else 0
-  end
+  end;
+end;
 $$;
 revoke execute on function badges.live_streak(badges.streaks, timestamptz)
   from public, anon, authenticated;

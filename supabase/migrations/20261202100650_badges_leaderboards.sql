@@ -1106,15 +1106,19 @@ grant execute on function badges.around_me(uuid, text, text, integer) to service
  */
 create or replace function badges.placings(p_user_id uuid, d badges.definitions)
 returns jsonb
-language sql stable
+language plpgsql stable
 set search_path = ''
 as $$
-  select pg_catalog.jsonb_build_object(
-    'times', count(*),
-    'latest', (pg_catalog.array_agg(pg_catalog.jsonb_build_object('period', x.period, 'rank', x.rank)
-                                    order by x.period desc))[1])
-  from badges.board_placings x
-  where x.user_id = p_user_id and x.board_id = d.board and x.rank <= d.threshold
+begin
+  return (
+    select pg_catalog.jsonb_build_object(
+      'times', count(*),
+      'latest', (pg_catalog.array_agg(
+                   pg_catalog.jsonb_build_object('period', x.period, 'rank', x.rank)
+                   order by x.period desc))[1])
+    from badges.board_placings x
+    where x.user_id = p_user_id and x.board_id = d.board and x.rank <= d.threshold);
+end;
 $$;
 revoke execute on function badges.placings(uuid, badges.definitions)
   from public, anon, authenticated;

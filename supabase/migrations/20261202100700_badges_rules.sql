@@ -62,17 +62,21 @@ grant execute on function badges.set_as_of(timestamptz) to service_role;
 create or replace function badges.user_facts(p_user_id uuid, p_at timestamptz default now())
 returns table (
   current_streak integer, longest_streak integer, correct_providers integer, total_providers integer)
-language sql stable
+language plpgsql stable
 set search_path = ''
 as $$
-  select
-    coalesce((select badges.live_streak(s, p_at)
-              from badges.streaks s where s.user_id = p_user_id), 0),
-    coalesce((select s.longest_streak from badges.streaks s where s.user_id = p_user_id), 0),
-    (select count(*)::integer from badges.quiz_scores q
-       join badges.quiz_providers p on p.id = q.provider_id and p.active
-     where q.user_id = p_user_id and q.quiz_correct),
-    (select count(*)::integer from badges.quiz_providers p where p.active)
+#variable_conflict use_column
+begin
+  return query
+    select
+      coalesce((select badges.live_streak(s, p_at)
+                from badges.streaks s where s.user_id = p_user_id), 0),
+      coalesce((select s.longest_streak from badges.streaks s where s.user_id = p_user_id), 0),
+      (select count(*)::integer from badges.quiz_scores q
+         join badges.quiz_providers p on p.id = q.provider_id and p.active
+       where q.user_id = p_user_id and q.quiz_correct),
+      (select count(*)::integer from badges.quiz_providers p where p.active);
+end;
 $$;
 revoke execute on function badges.user_facts(uuid, timestamptz) from public, anon, authenticated;
 grant execute on function badges.user_facts(uuid, timestamptz) to service_role;
@@ -145,11 +149,13 @@ grant select on badges.qualified to service_role;
 /** Whether a badge may be awarded now: enabled and inside its active window. */
 create or replace function badges.awardable(d badges.definitions, p_at timestamptz default now())
 returns boolean
-language sql stable
+language plpgsql stable
 set search_path = ''
 as $$
-  select d.enabled and (d.starts_at is null or d.starts_at <= p_at)
-     and (d.ends_at is null or p_at < d.ends_at)
+begin
+  return d.enabled and (d.starts_at is null or d.starts_at <= p_at)
+     and (d.ends_at is null or p_at < d.ends_at);
+end;
 $$;
 revoke execute on function badges.awardable(badges.definitions, timestamptz)
   from public, anon, authenticated;

@@ -20,76 +20,82 @@
 create or replace function badges.badge_progress(p_user_id uuid)
 returns table (def badges.definitions, earned_at timestamptz, current bigint, target bigint,
                unit text, unit_one text)
-language sql stable
+language plpgsql stable
 set search_path = ''
 as $$
-  with facts as materialized (
-    select f.*, n.at,
-      badges.activity_day(n.at, s.timezone, s.timezone, s.previous_timezone,
-                          s.timezone_changed_at) as today
-    from badges.user_facts(p_user_id) f
-    cross join (select coalesce(
-      nullif(pg_catalog.current_setting('badges.as_of', true), '')::timestamptz,
-      pg_catalog.now()) as at) n
-    left join badges.streaks s on s.user_id = p_user_id
-  ), goals as (
-    select d,
-      (select a.earned_at from badges.awards a
-       where a.user_id = p_user_id and a.badge_id = d.id) as earned_at,
-      case
-        when d.within_days is not null and d.rule = 'metric' then greatest(coalesce(
-          (select sum(e.amount) from badges.metric_events e
-           where e.user_id = p_user_id and e.metric = d.metric
-             and e.occurred_at > f.at - d.within_days * interval '24 hours'
-             and e.occurred_at <= f.at), 0), 0)
-        when d.within_days is not null and d.rule = 'distinct' then
-          (select count(distinct e.item) from badges.metric_events e
-           where e.user_id = p_user_id and e.metric = d.metric
-             and e.occurred_at > f.at - d.within_days * interval '24 hours'
-             and e.occurred_at <= f.at)
-        when d.rule = 'active_days' then
-          (select count(*) from badges.activity_days a
-           where a.user_id = p_user_id and a.day > f.today - d.within_days
-             and a.day <= f.today)
-        else case d.rule
-          when 'streak' then f.current_streak
-          when 'quiz_distinct' then f.correct_providers
-          when 'quiz_all' then f.correct_providers
-          when 'metric' then coalesce((select t.total from badges.metric_totals t
-                                       where t.user_id = p_user_id and t.metric = d.metric), 0)
-          when 'distinct' then coalesce((select t.distinct_count from badges.metric_totals t
+#variable_conflict use_column
+begin
+  return query
+    with facts as materialized (
+      select f.*, n.at,
+        badges.activity_day(n.at, s.timezone, s.timezone, s.previous_timezone,
+                            s.timezone_changed_at) as today
+      from badges.user_facts(p_user_id) f
+      cross join (select coalesce(
+        nullif(pg_catalog.current_setting('badges.as_of', true), '')::timestamptz,
+        pg_catalog.now()) as at) n
+      left join badges.streaks s on s.user_id = p_user_id
+    ), goals as (
+      select d,
+        (select a.earned_at from badges.awards a
+         where a.user_id = p_user_id and a.badge_id = d.id) as earned_at,
+        case
+          when d.within_days is not null and d.rule = 'metric' then greatest(coalesce(
+            (select sum(e.amount) from badges.metric_events e
+             where e.user_id = p_user_id and e.metric = d.metric
+               and e.occurred_at > f.at - d.within_days * interval '24 hours'
+               and e.occurred_at <= f.at), 0), 0)
+          when d.within_days is not null and d.rule = 'distinct' then
+            (select count(distinct e.item) from badges.metric_events e
+             where e.user_id = p_user_id and e.metric = d.metric
+               and e.occurred_at > f.at - d.within_days * interval '24 hours'
+               and e.occurred_at <= f.at)
+          when d.rule = 'active_days' then
+            (select count(*) from badges.activity_days a
+             where a.user_id = p_user_id and a.day > f.today - d.within_days
+               and a.day <= f.today)
+          else case d.rule
+            when 'streak' then f.current_streak
+            when 'quiz_distinct' then f.correct_providers
+            when 'quiz_all' then f.correct_providers
+            when 'metric' then coalesce((select t.total from badges.metric_totals t
                                          where t.user_id = p_user_id and t.metric = d.metric), 0)
-          when 'all_of' then (select count(*) from badges.awards b
-                              where b.user_id = p_user_id and b.badge_id = any (d.requires))
-        end
-      end as current,
-      case d.rule
-        when 'quiz_all' then nullif(f.total_providers, 0)
-        when 'all_of' then cardinality(d.requires)
-        when 'rank' then null  -- a place, not an amount to reach
-        else d.threshold
-      end as target,
-      case when d.metric is not null then coalesce(nullif(m.unit, ''), m.name)
-        when d.rule in ('streak', 'active_days') then 'days' when d.rule = 'all_of' then 'badges'
-        else 'providers' end as unit,
-      case when d.metric is not null
-        then coalesce(nullif(m.unit_one, ''), nullif(m.unit, ''), m.name)
-        when d.rule in ('streak', 'active_days') then 'day' when d.rule = 'all_of' then 'badge'
-        else 'provider' end as unit_one
-    from badges.definitions d
-    cross join facts f
-    left join badges.metrics m on m.id = d.metric
-  ), held as (
-    select d, case when (d).within_days is null or current >= target then earned_at end
-             as earned_at,
-           current, target, unit, unit_one
-    from goals
-  )
-  select d, earned_at,
-         case when target is null then null
-              when earned_at is not null then target else least(current, target) end,
-         target, unit, unit_one
-  from held
+            when 'distinct' then coalesce((select t.distinct_count from badges.metric_totals t
+                                           where t.user_id = p_user_id and t.metric = d.metric), 0)
+            when 'all_of' then (select count(*) from badges.awards b
+                                where b.user_id = p_user_id and b.badge_id = any (d.requires))
+          end
+        end as current,
+        case d.rule
+          when 'quiz_all' then nullif(f.total_providers, 0)
+          when 'all_of' then cardinality(d.requires)
+          when 'rank' then null  -- a place, not an amount to reach
+          else d.threshold
+        end as target,
+        case when d.metric is not null then coalesce(nullif(m.unit, ''), m.name)
+          when d.rule in ('streak', 'active_days') then 'days' when d.rule = 'all_of' then 'badges'
+          else 'providers' end as unit,
+        case when d.metric is not null
+          then coalesce(nullif(m.unit_one, ''), nullif(m.unit, ''), m.name)
+          when d.rule in ('streak', 'active_days') then 'day' when d.rule = 'all_of' then 'badge'
+          else 'provider' end as unit_one
+      from badges.definitions d
+      cross join facts f
+      left join badges.metrics m on m.id = d.metric
+    ), held as (
+      select d, case when (d).within_days is null or current >= target then earned_at end
+               as earned_at,
+             current, target, unit, unit_one
+      from goals
+    )
+    -- Cast to the declared columns: RETURN QUERY, unlike a SQL function's result, converts
+    -- nothing (target is an integer, a window's sum a numeric).
+    select d, earned_at,
+           (case when target is null then null
+                 when earned_at is not null then target else least(current, target) end)::bigint,
+           target::bigint, unit, unit_one
+    from held;
+end;
 $$;
 revoke execute on function badges.badge_progress(uuid) from public, anon, authenticated;
 grant execute on function badges.badge_progress(uuid) to service_role;
@@ -102,31 +108,34 @@ grant execute on function badges.badge_progress(uuid) to service_role;
  */
 create or replace function badges.next_milestones(p_user_id uuid)
 returns jsonb
-language sql stable
+language plpgsql stable
 set search_path = ''
 as $$
-  with candidates as (
-    select (p.def).category, p.def, p.current, p.target, p.target - p.current as remaining,
-           p.current::numeric / p.target as done, p.unit, p.unit_one
-    from badges.badge_progress(p_user_id) p
-    where p.earned_at is null and p.target is not null and badges.awardable(p.def)
-      and not (p.def).hidden
-      and not exists (select 1 from badges.revocations r where r.user_id = p_user_id
-                      and r.badge_id = (p.def).id and not r.automatic)
-  ), nearest as (
-    select distinct on (category) *
-    from candidates
-    order by category, done desc, remaining, (def).sort_order, (def).id
-  )
-  select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-      'category', category,
-      'badge', pg_catalog.jsonb_build_object(
-        'id', (def).id, 'name', (def).name, 'icon', (def).icon, 'tier', (def).tier),
-      'current', current, 'target', target, 'remaining', remaining,
-      'message', pg_catalog.format('%s more %s → %s', remaining,
-                                   case when remaining = 1 then unit_one else unit end, (def).name))
-    order by done desc, remaining, category), '[]'::jsonb)
-  from nearest
+begin
+  return (
+    with candidates as (
+      select (p.def).category, p.def, p.current, p.target, p.target - p.current as remaining,
+             p.current::numeric / p.target as done, p.unit, p.unit_one
+      from badges.badge_progress(p_user_id) p
+      where p.earned_at is null and p.target is not null and badges.awardable(p.def)
+        and not (p.def).hidden
+        and not exists (select 1 from badges.revocations r where r.user_id = p_user_id
+                        and r.badge_id = (p.def).id and not r.automatic)
+    ), nearest as (
+      select distinct on (category) *
+      from candidates
+      order by category, done desc, remaining, (def).sort_order, (def).id
+    )
+    select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+        'category', category,
+        'badge', pg_catalog.jsonb_build_object(
+          'id', (def).id, 'name', (def).name, 'icon', (def).icon, 'tier', (def).tier),
+        'current', current, 'target', target, 'remaining', remaining,
+        'message', pg_catalog.format('%s more %s → %s', remaining,
+                                     case when remaining = 1 then unit_one else unit end, (def).name))
+      order by done desc, remaining, category), '[]'::jsonb)
+    from nearest);
+end;
 $$;
 revoke execute on function badges.next_milestones(uuid) from public, anon, authenticated;
 grant execute on function badges.next_milestones(uuid) to service_role;
@@ -134,11 +143,14 @@ grant execute on function badges.next_milestones(uuid) to service_role;
 /** The `progress` action: the next milestones alone. Returns {milestones}. */
 create or replace function badges.progress(p_user_id uuid)
 returns jsonb
-language sql stable
+language plpgsql stable
 set search_path = ''
 set jit = off
 as $$
-  select pg_catalog.jsonb_build_object('milestones', badges.next_milestones(p_user_id))
+begin
+  return (
+    select pg_catalog.jsonb_build_object('milestones', badges.next_milestones(p_user_id)));
+end;
 $$;
 revoke execute on function badges.progress(uuid) from public, anon, authenticated;
 grant execute on function badges.progress(uuid) to service_role;
@@ -150,34 +162,37 @@ grant execute on function badges.progress(uuid) to service_role;
  */
 create or replace function badges.list_badges(p_user_id uuid)
 returns jsonb
-language sql stable
+language plpgsql stable
 set search_path = ''
 set jit = off
 as $$
-  select pg_catalog.jsonb_build_object(
-    'badges', coalesce(pg_catalog.jsonb_agg(
-      (p.def).wire || pg_catalog.jsonb_build_object(
-        'earned', p.earned_at is not null,
-        'earned_at', p.earned_at,
-        'progress', case when p.target is not null then pg_catalog.jsonb_build_object(
-          'current', p.current, 'target', p.target) end,
-        'rarity', r.rarity)
-      || case when (p.def).rule = 'rank' and p.earned_at is not null then
-           pg_catalog.jsonb_build_object('placings', badges.placings(p_user_id, p.def)) else '{}' end
-      order by (p.def).sort_order, (p.def).id), '[]'::jsonb),
-    'earned_count', count(p.earned_at),
-    'total_count', count(*),
-    -- Enabled hidden badges the user has not earned: not listed, but a client may show that
-    -- secrets remain ("???" cards).
-    'hidden_count', (
-      select count(*) from badges.definitions d
-      where d.enabled and d.hidden
-        and not exists (select 1 from badges.awards a
-                        where a.user_id = p_user_id and a.badge_id = d.id)),
-    'next', badges.next_milestones(p_user_id))
-  from badges.badge_progress(p_user_id) p
-  join badges.rarity() r on r.badge_id = (p.def).id
-  where ((p.def).enabled and not (p.def).hidden) or p.earned_at is not null
+begin
+  return (
+    select pg_catalog.jsonb_build_object(
+      'badges', coalesce(pg_catalog.jsonb_agg(
+        (p.def).wire || pg_catalog.jsonb_build_object(
+          'earned', p.earned_at is not null,
+          'earned_at', p.earned_at,
+          'progress', case when p.target is not null then pg_catalog.jsonb_build_object(
+            'current', p.current, 'target', p.target) end,
+          'rarity', r.rarity)
+        || case when (p.def).rule = 'rank' and p.earned_at is not null then
+             pg_catalog.jsonb_build_object('placings', badges.placings(p_user_id, p.def)) else '{}' end
+        order by (p.def).sort_order, (p.def).id), '[]'::jsonb),
+      'earned_count', count(p.earned_at),
+      'total_count', count(*),
+      -- Enabled hidden badges the user has not earned: not listed, but a client may show that
+      -- secrets remain ("???" cards).
+      'hidden_count', (
+        select count(*) from badges.definitions d
+        where d.enabled and d.hidden
+          and not exists (select 1 from badges.awards a
+                          where a.user_id = p_user_id and a.badge_id = d.id)),
+      'next', badges.next_milestones(p_user_id))
+    from badges.badge_progress(p_user_id) p
+    join badges.rarity() r on r.badge_id = (p.def).id
+    where ((p.def).enabled and not (p.def).hidden) or p.earned_at is not null);
+end;
 $$;
 revoke execute on function badges.list_badges(uuid) from public, anon, authenticated;
 grant execute on function badges.list_badges(uuid) to service_role;
@@ -188,29 +203,32 @@ grant execute on function badges.list_badges(uuid) to service_role;
  */
 create or replace function badges.get_catalog()
 returns jsonb
-language sql stable
+language plpgsql stable
 set search_path = ''
 set jit = off
 as $$
-  select pg_catalog.jsonb_build_object(
-    'badges', coalesce((
-      select pg_catalog.jsonb_agg(
-        d.wire || pg_catalog.jsonb_build_object('rarity', r.rarity)
-        order by d.sort_order, d.id)
-      from badges.definitions d join badges.rarity() r on r.badge_id = d.id
-      where d.enabled and not d.hidden), '[]'::jsonb),
-    'providers', coalesce((
-      select pg_catalog.jsonb_agg(
-        pg_catalog.jsonb_build_object('id', p.id, 'name', p.name) order by p.sort_order, p.id)
-      from badges.quiz_providers p where p.active), '[]'::jsonb),
-    'metrics', coalesce((
-      select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-               'id', m.id, 'name', m.name, 'description', m.description, 'unit', m.unit,
-               'unit_one', m.unit_one) order by m.id)
-      from badges.metrics m where m.enabled), '[]'::jsonb),
-    'leaderboards', coalesce((
-      select pg_catalog.jsonb_agg(badges.board_json(l)::jsonb order by l.sort_order, l.id)
-      from badges.leaderboards l where l.enabled), '[]'::jsonb))
+begin
+  return (
+    select pg_catalog.jsonb_build_object(
+      'badges', coalesce((
+        select pg_catalog.jsonb_agg(
+          d.wire || pg_catalog.jsonb_build_object('rarity', r.rarity)
+          order by d.sort_order, d.id)
+        from badges.definitions d join badges.rarity() r on r.badge_id = d.id
+        where d.enabled and not d.hidden), '[]'::jsonb),
+      'providers', coalesce((
+        select pg_catalog.jsonb_agg(
+          pg_catalog.jsonb_build_object('id', p.id, 'name', p.name) order by p.sort_order, p.id)
+        from badges.quiz_providers p where p.active), '[]'::jsonb),
+      'metrics', coalesce((
+        select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                 'id', m.id, 'name', m.name, 'description', m.description, 'unit', m.unit,
+                 'unit_one', m.unit_one) order by m.id)
+        from badges.metrics m where m.enabled), '[]'::jsonb),
+      'leaderboards', coalesce((
+        select pg_catalog.jsonb_agg(badges.board_json(l)::jsonb order by l.sort_order, l.id)
+        from badges.leaderboards l where l.enabled), '[]'::jsonb)));
+end;
 $$;
 revoke execute on function badges.get_catalog() from public, anon, authenticated;
 grant execute on function badges.get_catalog() to service_role;
