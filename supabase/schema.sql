@@ -390,11 +390,13 @@ $$;
 --
 
 CREATE FUNCTION badges.as_of() RETURNS timestamp with time zone
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
-  select coalesce(nullif(pg_catalog.current_setting('badges.as_of', true), '')::timestamptz,
-                  pg_catalog.now())
+begin
+  return coalesce(nullif(pg_catalog.current_setting('badges.as_of', true), '')::timestamptz,
+                  pg_catalog.now());
+end;
 $$;
 
 --
@@ -850,10 +852,13 @@ $$;
 --
 
 CREATE FUNCTION badges.base_rules() RETURNS text[]
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE plpgsql IMMUTABLE
     SET search_path TO ''
     AS $$
-  select array['metric', 'distinct', 'streak', 'quiz_distinct', 'quiz_all', 'active_days', 'rank']
+begin
+  return array['metric', 'distinct', 'streak', 'quiz_distinct', 'quiz_all', 'active_days',
+               'rank'];
+end;
 $$;
 
 --
@@ -2133,28 +2138,31 @@ $$;
 --
 
 CREATE FUNCTION badges.inbox(p_user_id uuid, p_unread_only boolean, p_limit integer, p_before bigint) RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     SET jit TO 'off'
     AS $$
-  with page as (
-    select n.* from badges.notifications n
-    where n.user_id = p_user_id
-      and (p_before is null or n.id < p_before)
-      and (not p_unread_only or n.read_at is null)
-    order by n.id desc
-    limit p_limit + 1  -- one more than asked: whether a next page exists
-  ), shown as (
-    select * from page order by id desc limit p_limit
-  )
-  select pg_catalog.jsonb_build_object(
-    'notifications', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-      'id', p.id, 'type', p.kind, 'badge_id', p.badge_id, 'message', p.message,
-      'created_at', p.created_at, 'read', p.read_at is not null) order by p.id desc), '[]'),
-    'unread_count', (select count(*) from badges.notifications u
-                     where u.user_id = p_user_id and u.read_at is null),
-    'next_before', case when (select count(*) from page) > p_limit then min(p.id) end)
-  from shown p
+begin
+  return (
+    with page as (
+      select n.* from badges.notifications n
+      where n.user_id = p_user_id
+        and (p_before is null or n.id < p_before)
+        and (not p_unread_only or n.read_at is null)
+      order by n.id desc
+      limit p_limit + 1  -- one more than asked: whether a next page exists
+    ), shown as (
+      select * from page order by id desc limit p_limit
+    )
+    select pg_catalog.jsonb_build_object(
+      'notifications', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+        'id', p.id, 'type', p.kind, 'badge_id', p.badge_id, 'message', p.message,
+        'created_at', p.created_at, 'read', p.read_at is not null) order by p.id desc), '[]'),
+      'unread_count', (select count(*) from badges.notifications u
+                       where u.user_id = p_user_id and u.read_at is null),
+      'next_before', case when (select count(*) from page) > p_limit then min(p.id) end)
+    from shown p);
+end;
 $$;
 
 --
@@ -2407,15 +2415,17 @@ $$;
 --
 
 CREATE FUNCTION badges.next_streak(p_current integer, p_last_day date, p_day date) RETURNS integer
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE plpgsql IMMUTABLE
     SET search_path TO ''
     AS $$
-  select case
+begin
+  return case
     when p_last_day is null then 1
     when p_day = p_last_day + 1 then p_current + 1
     when p_day <= p_last_day then p_current
     else 1
-  end
+  end;
+end;
 $$;
 
 --
@@ -2655,10 +2665,12 @@ $$;
 --
 
 CREATE FUNCTION badges.ping() RETURNS boolean
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
-  select true
+begin
+  return true;
+end;
 $$;
 
 --
@@ -2763,13 +2775,15 @@ $$;
 --
 
 CREATE FUNCTION badges.profile_badge(d badges.definitions, p_earned_at timestamp with time zone) RETURNS jsonb
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE plpgsql IMMUTABLE
     SET search_path TO ''
     AS $$
-  select pg_catalog.jsonb_build_object(
+begin
+  return pg_catalog.jsonb_build_object(
     'badge', pg_catalog.jsonb_build_object(
       'id', d.id, 'name', d.name, 'icon', d.icon, 'tier', d.tier, 'category', d.category),
-    'earned_at', p_earned_at)
+    'earned_at', p_earned_at);
+end;
 $$;
 
 --
@@ -2834,10 +2848,13 @@ CREATE TABLE badges.levels (
 --
 
 CREATE FUNCTION badges.reached_level(p_user_id uuid) RETURNS badges.levels
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
-  select l.* from badges.levels l
+declare
+  v_level badges.levels;
+begin
+  select l.* into v_level from badges.levels l
   where l.enabled
     and not exists (
       select from badges.level_requirements r
@@ -2845,7 +2862,12 @@ CREATE FUNCTION badges.reached_level(p_user_id uuid) RETURNS badges.levels
         and coalesce((select t.total from badges.metric_totals t
                       where t.user_id = p_user_id and t.metric = r.metric), 0) < r.required)
   order by l.sort_order desc, l.id desc
-  limit 1
+  limit 1;
+  if not found then
+    return null;  -- no level reached: null, as the query's empty result was
+  end if;
+  return v_level;
+end;
 $$;
 
 --
@@ -3190,11 +3212,13 @@ $$;
 --
 
 CREATE FUNCTION badges.row_key(p_row jsonb, p_metric text, p_key_column text, p_trigger text, p_table text) RETURNS text
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE plpgsql IMMUTABLE
     SET search_path TO ''
     AS $$
-  select 'row:' || pg_catalog.md5(pg_catalog.concat_ws(':', p_metric, p_table, p_trigger,
-    badges.row_value(p_row, p_key_column, p_trigger)::text))
+begin
+  return 'row:' || pg_catalog.md5(pg_catalog.concat_ws(':', p_metric, p_table, p_trigger,
+    badges.row_value(p_row, p_key_column, p_trigger)::text));
+end;
 $$;
 
 --
@@ -3513,15 +3537,18 @@ $$;
 --
 
 CREATE FUNCTION badges.showcase_of(p_user_id uuid, p_hidden boolean) RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
-  select coalesce(pg_catalog.jsonb_agg(badges.profile_badge(d, a.earned_at) order by s.slot),
-                  '[]')
-  from badges.showcases s
-  join badges.awards a on a.user_id = s.user_id and a.badge_id = s.badge_id
-  join badges.definitions d on d.id = s.badge_id
-  where s.user_id = p_user_id and (p_hidden or not d.hidden)
+begin
+  return (
+    select coalesce(pg_catalog.jsonb_agg(badges.profile_badge(d, a.earned_at) order by s.slot),
+                    '[]')
+    from badges.showcases s
+    join badges.awards a on a.user_id = s.user_id and a.badge_id = s.badge_id
+    join badges.definitions d on d.id = s.badge_id
+    where s.user_id = p_user_id and (p_hidden or not d.hidden));
+end;
 $$;
 
 --
@@ -3529,17 +3556,19 @@ $$;
 --
 
 CREATE FUNCTION badges.streak_json(p_user_id uuid, p_streak badges.streaks, p_at timestamp with time zone) RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
-  select pg_catalog.jsonb_build_object(
+begin
+  return pg_catalog.jsonb_build_object(
     'current_streak', coalesce(badges.live_streak(p_streak, p_at), 0),
     'longest_streak', coalesce(p_streak.longest_streak, 0),
     'freezes_left', coalesce(p_streak.freezes_left, 0),
     'frozen_days', coalesce((
       select pg_catalog.jsonb_agg(f.day order by f.day) from badges.frozen_days f
       where f.user_id = p_user_id and f.day >= p_streak.streak_start
-        and badges.live_streak(p_streak, p_at) > 0), '[]'::jsonb))
+        and badges.live_streak(p_streak, p_at) > 0), '[]'::jsonb));
+end;
 $$;
 
 --
@@ -3547,11 +3576,13 @@ $$;
 --
 
 CREATE FUNCTION badges.streak_today(p_streak badges.streaks, p_at timestamp with time zone) RETURNS date
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
-  select badges.activity_day(p_at, p_streak.timezone, p_streak.timezone,
-                             p_streak.previous_timezone, p_streak.timezone_changed_at)
+begin
+  return badges.activity_day(p_at, p_streak.timezone, p_streak.timezone,
+                             p_streak.previous_timezone, p_streak.timezone_changed_at);
+end;
 $$;
 
 --

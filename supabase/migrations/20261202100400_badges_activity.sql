@@ -108,15 +108,17 @@ grant execute on function badges.checked_timezone(text) to service_role;
  */
 create or replace function badges.next_streak(p_current integer, p_last_day date, p_day date)
 returns integer
-language sql immutable
+language plpgsql immutable
 set search_path = ''
 as $$
-  select case
+begin
+  return case
     when p_last_day is null then 1
     when p_day = p_last_day + 1 then p_current + 1
     when p_day <= p_last_day then p_current
     else 1
-  end
+  end;
+end;
 $$;
 revoke execute on function badges.next_streak(integer, date, date) from public, anon, authenticated;
 grant execute on function badges.next_streak(integer, date, date) to service_role;
@@ -211,11 +213,13 @@ grant execute on function badges.freeze_missed_days(uuid, date) to service_role;
 /** "Today" in the user's calendar at p_at, as live_streak and the batch see it. */
 create or replace function badges.streak_today(p_streak badges.streaks, p_at timestamptz)
 returns date
-language sql stable
+language plpgsql stable
 set search_path = ''
 as $$
-  select badges.activity_day(p_at, p_streak.timezone, p_streak.timezone,
-                             p_streak.previous_timezone, p_streak.timezone_changed_at)
+begin
+  return badges.activity_day(p_at, p_streak.timezone, p_streak.timezone,
+                             p_streak.previous_timezone, p_streak.timezone_changed_at);
+end;
 $$;
 revoke execute on function badges.streak_today(badges.streaks, timestamptz)
   from public, anon, authenticated;
@@ -228,17 +232,19 @@ grant execute on function badges.streak_today(badges.streaks, timestamptz) to se
 create or replace function badges.streak_json(
   p_user_id uuid, p_streak badges.streaks, p_at timestamptz)
 returns jsonb
-language sql stable
+language plpgsql stable
 set search_path = ''
 as $$
-  select pg_catalog.jsonb_build_object(
+begin
+  return pg_catalog.jsonb_build_object(
     'current_streak', coalesce(badges.live_streak(p_streak, p_at), 0),
     'longest_streak', coalesce(p_streak.longest_streak, 0),
     'freezes_left', coalesce(p_streak.freezes_left, 0),
     'frozen_days', coalesce((
       select pg_catalog.jsonb_agg(f.day order by f.day) from badges.frozen_days f
       where f.user_id = p_user_id and f.day >= p_streak.streak_start
-        and badges.live_streak(p_streak, p_at) > 0), '[]'::jsonb))
+        and badges.live_streak(p_streak, p_at) > 0), '[]'::jsonb));
+end;
 $$;
 revoke execute on function badges.streak_json(uuid, badges.streaks, timestamptz)
   from public, anon, authenticated;

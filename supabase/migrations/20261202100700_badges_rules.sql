@@ -25,11 +25,13 @@
  */
 create or replace function badges.as_of()
 returns timestamptz
-language sql stable
+language plpgsql stable
 set search_path = ''
 as $$
-  select coalesce(nullif(pg_catalog.current_setting('badges.as_of', true), '')::timestamptz,
-                  pg_catalog.now())
+begin
+  return coalesce(nullif(pg_catalog.current_setting('badges.as_of', true), '')::timestamptz,
+                  pg_catalog.now());
+end;
 $$;
 revoke execute on function badges.as_of() from public, anon, authenticated;
 grant execute on function badges.as_of() to service_role;
@@ -164,10 +166,13 @@ grant execute on function badges.awardable(badges.definitions, timestamptz) to s
 /** Every automatic rule kind but all_of (which award_composites handles). */
 create or replace function badges.base_rules()
 returns text[]
-language sql immutable
+language plpgsql immutable
 set search_path = ''
 as $$
-  select array['metric', 'distinct', 'streak', 'quiz_distinct', 'quiz_all', 'active_days', 'rank']
+begin
+  return array['metric', 'distinct', 'streak', 'quiz_distinct', 'quiz_all', 'active_days',
+               'rank'];
+end;
 $$;
 revoke execute on function badges.base_rules() from public, anon, authenticated;
 grant execute on function badges.base_rules() to service_role;

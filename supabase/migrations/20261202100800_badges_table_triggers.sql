@@ -67,11 +67,13 @@ grant execute on function badges.declared_metric(text, text) to service_role;
 create or replace function badges.row_key(
   p_row jsonb, p_metric text, p_key_column text, p_trigger text, p_table text)
 returns text
-language sql immutable
+language plpgsql immutable
 set search_path = ''
 as $$
-  select 'row:' || pg_catalog.md5(pg_catalog.concat_ws(':', p_metric, p_table, p_trigger,
-    badges.row_value(p_row, p_key_column, p_trigger)::text))
+begin
+  return 'row:' || pg_catalog.md5(pg_catalog.concat_ws(':', p_metric, p_table, p_trigger,
+    badges.row_value(p_row, p_key_column, p_trigger)::text));
+end;
 $$;
 revoke execute on function badges.row_key(jsonb, text, text, text, text)
   from public, anon, authenticated;

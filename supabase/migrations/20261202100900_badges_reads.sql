@@ -394,10 +394,12 @@ grant execute on function badges.score_leaderboard(
 /** true when the database answers: what GET /health asks, through either store. */
 create or replace function badges.ping()
 returns boolean
-language sql stable
+language plpgsql stable
 set search_path = ''
 as $$
-  select true
+begin
+  return true;
+end;
 $$;
 revoke execute on function badges.ping() from public, anon, authenticated;
 grant execute on function badges.ping() to service_role;

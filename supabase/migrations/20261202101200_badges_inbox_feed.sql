@@ -40,28 +40,31 @@ create policy "Notifications are readable by their owner"
 create or replace function badges.inbox(
   p_user_id uuid, p_unread_only boolean, p_limit integer, p_before bigint)
 returns jsonb
-language sql stable
+language plpgsql stable
 set search_path = ''
 set jit = off
 as $$
-  with page as (
-    select n.* from badges.notifications n
-    where n.user_id = p_user_id
-      and (p_before is null or n.id < p_before)
-      and (not p_unread_only or n.read_at is null)
-    order by n.id desc
-    limit p_limit + 1  -- one more than asked: whether a next page exists
-  ), shown as (
-    select * from page order by id desc limit p_limit
-  )
-  select pg_catalog.jsonb_build_object(
-    'notifications', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-      'id', p.id, 'type', p.kind, 'badge_id', p.badge_id, 'message', p.message,
-      'created_at', p.created_at, 'read', p.read_at is not null) order by p.id desc), '[]'),
-    'unread_count', (select count(*) from badges.notifications u
-                     where u.user_id = p_user_id and u.read_at is null),
-    'next_before', case when (select count(*) from page) > p_limit then min(p.id) end)
-  from shown p
+begin
+  return (
+    with page as (
+      select n.* from badges.notifications n
+      where n.user_id = p_user_id
+        and (p_before is null or n.id < p_before)
+        and (not p_unread_only or n.read_at is null)
+      order by n.id desc
+      limit p_limit + 1  -- one more than asked: whether a next page exists
+    ), shown as (
+      select * from page order by id desc limit p_limit
+    )
+    select pg_catalog.jsonb_build_object(
+      'notifications', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+        'id', p.id, 'type', p.kind, 'badge_id', p.badge_id, 'message', p.message,
+        'created_at', p.created_at, 'read', p.read_at is not null) order by p.id desc), '[]'),
+      'unread_count', (select count(*) from badges.notifications u
+                       where u.user_id = p_user_id and u.read_at is null),
+      'next_before', case when (select count(*) from page) > p_limit then min(p.id) end)
+    from shown p);
+end;
 $$;
 revoke execute on function badges.inbox(uuid, boolean, integer, bigint)
   from public, anon, authenticated;

@@ -48,13 +48,15 @@ create policy "Showcases are readable by their owner"
  */
 create or replace function badges.profile_badge(d badges.definitions, p_earned_at timestamptz)
 returns jsonb
-language sql immutable
+language plpgsql immutable
 set search_path = ''
 as $$
-  select pg_catalog.jsonb_build_object(
+begin
+  return pg_catalog.jsonb_build_object(
     'badge', pg_catalog.jsonb_build_object(
       'id', d.id, 'name', d.name, 'icon', d.icon, 'tier', d.tier, 'category', d.category),
-    'earned_at', p_earned_at)
+    'earned_at', p_earned_at);
+end;
 $$;
 revoke execute on function badges.profile_badge(badges.definitions, timestamptz)
   from public, anon, authenticated;
@@ -66,15 +68,18 @@ grant execute on function badges.profile_badge(badges.definitions, timestamptz) 
  */
 create or replace function badges.showcase_of(p_user_id uuid, p_hidden boolean)
 returns jsonb
-language sql stable
+language plpgsql stable
 set search_path = ''
 as $$
-  select coalesce(pg_catalog.jsonb_agg(badges.profile_badge(d, a.earned_at) order by s.slot),
-                  '[]')
-  from badges.showcases s
-  join badges.awards a on a.user_id = s.user_id and a.badge_id = s.badge_id
-  join badges.definitions d on d.id = s.badge_id
-  where s.user_id = p_user_id and (p_hidden or not d.hidden)
+begin
+  return (
+    select coalesce(pg_catalog.jsonb_agg(badges.profile_badge(d, a.earned_at) order by s.slot),
+                    '[]')
+    from badges.showcases s
+    join badges.awards a on a.user_id = s.user_id and a.badge_id = s.badge_id
+    join badges.definitions d on d.id = s.badge_id
+    where s.user_id = p_user_id and (p_hidden or not d.hidden));
+end;
 $$;
 revoke execute on function badges.showcase_of(uuid, boolean) from public, anon, authenticated;
 grant execute on function badges.showcase_of(uuid, boolean) to service_role;
@@ -153,10 +158,13 @@ grant execute on function badges.set_showcase(uuid, jsonb) to service_role;
  */
 create or replace function badges.reached_level(p_user_id uuid)
 returns badges.levels
-language sql stable
+language plpgsql stable
 set search_path = ''
 as $$
-  select l.* from badges.levels l
+declare
+  v_level badges.levels;
+begin
+  select l.* into v_level from badges.levels l
   where l.enabled
     and not exists (
       select from badges.level_requirements r
@@ -164,7 +172,12 @@ as $$
         and coalesce((select t.total from badges.metric_totals t
                       where t.user_id = p_user_id and t.metric = r.metric), 0) < r.required)
   order by l.sort_order desc, l.id desc
-  limit 1
+  limit 1;
+  if not found then
+    return null;  -- no level reached: null, as the query's empty result was
+  end if;
+  return v_level;
+end;
 $$;
 revoke execute on function badges.reached_level(uuid) from public, anon, authenticated;
 grant execute on function badges.reached_level(uuid) to service_role;

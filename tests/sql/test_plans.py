@@ -250,6 +250,36 @@ def test_every_function_a_request_calls_runs_without_jit(unanalysed: str):
     assert {name for name, config in configs.items() if "jit=off" not in config} == set()
 
 
+# LANGUAGE sql functions, each run by a batch, a delivery, a catalog sync, or at most once by
+# the requests that call it: the cost of planning their body on every call is paid rarely.
+SQL_FUNCTIONS = {
+    "backoff_seconds",  # a delivery's failed send
+    "badge_json",  # catalog sync (definitions_derive)
+    "consistency_report",  # an operator's check
+    "earned_message",  # catalog sync
+    "event_badge",  # catalog sync
+    "outbox_rows",  # the delivery job
+    "shard",  # no caller on the request path
+    "unregister_push_token",  # once per request
+}
+
+
+def test_the_request_path_has_no_sql_function_planned_on_every_call(unanalysed: str):
+    """A LANGUAGE sql function with SET is never inlined, and PostgreSQL before 18 parses and
+    plans its body on every call where plpgsql caches its plans: list_badges spent more than
+    half of each call parsing and planning the SQL functions it called. The reads and helpers
+    a request calls are plpgsql; a new SQL function must be justified here."""
+    with psycopg.connect(unanalysed) as conn:
+        found = {
+            name
+            for (name,) in conn.execute(
+                "select p.proname from pg_proc p join pg_language l on l.oid = p.prolang"
+                " where p.pronamespace = 'badges'::regnamespace and l.lanname = 'sql'"
+            )
+        }
+    assert found == SQL_FUNCTIONS
+
+
 def award_index_reads(conn: psycopg.Connection[tuple[Any, ...]]) -> tuple[int, int]:
     """(entries returned, blocks accessed) by the indexes of badges.awards so far."""
     conn.execute("select pg_stat_clear_snapshot()")
