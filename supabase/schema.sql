@@ -971,8 +971,12 @@ CREATE FUNCTION badges.board_page(p_counter text, p_user_id uuid, p_limit intege
 declare
   v_counts record;
   v_at integer;
-  v_start integer;
+  v_start integer := 2147483647;  -- from the top: every value is below it
   v_skip bigint := 0;
+  v_total bigint;
+  v_above bigint := 0;  -- users at values above v_start
+  v_at_start bigint := 0;  -- users at v_start
+  v_above_mine bigint;
   v_entries text[];
   v_values integer[];
   v_ats timestamptz[];
@@ -986,18 +990,37 @@ begin
   if p_counter not in ('badge_count', 'correct_count') then
     raise exception using errcode = 'BD004', message = 'unknown leaderboard counter';
   end if;
-  -- Each value's competition rank, 1 + the users at greater values, from the per-value counts
-  -- (folded and pending): a few dozen rows, never the board's (badges.board_values).
-  select * into v_counts from badges.board_values(p_counter, '-infinity');
-  -- v_start: the value the page starts in (with an offset, the smallest value whose first
-  -- rank is within offset + 1), v_skip the entries to skip within it.
-  if p_after_value is not null then
-    v_start := p_after_value;
+  if p_user_id is not null then
+    select case p_counter when 'badge_count' then s.badge_count else s.correct_count end
+    into v_mine from badges.user_stats s where s.user_id = p_user_id;
+  end if;
+
+  -- v_start: the value the page starts in, v_skip the entries to skip within it. From the top
+  -- or after a cursor, one sum over the per-value counts (folded and pending: a few dozen rows,
+  -- never the board's) gives the total and the users above v_start, at it and above me. An
+  -- offset needs every value's rank (badges.board_values) to find its value.
+  if p_offset = 0 or p_after_value is not null then
+    v_start := coalesce(p_after_value, v_start);
+    select coalesce(sum(x.users), 0)::bigint,
+           coalesce(sum(x.users) filter (where x.value > v_start), 0)::bigint,
+           coalesce(sum(x.users) filter (where x.value = v_start), 0)::bigint,
+           coalesce(sum(x.users) filter (where x.value > v_mine), 0)::bigint
+    into v_total, v_above, v_at_start, v_above_mine
+    from (select b.value, b.users from badges.board_counts b
+          where b.board = p_counter and b.period = '-infinity' and b.value > 0
+          union all
+          select b.value, b.users from badges.board_deltas b
+          where b.board = p_counter and b.period = '-infinity' and b.value > 0) x;
   else
+    select * into v_counts from badges.board_values(p_counter, '-infinity');
+    v_total := v_counts.total;
+    v_above_mine := v_counts.ranks[pg_catalog.array_position(v_counts.vals, v_mine::bigint)] - 1;
     v_at := badges.last_within(v_counts.ranks, p_offset + 1);
     if v_at > 0 then
       v_start := v_counts.vals[v_at];
       v_skip := p_offset + 1 - v_counts.ranks[v_at];
+      v_above := v_counts.ranks[v_at] - 1;
+      v_at_start := coalesce(v_counts.ranks[v_at + 1], v_total + 1) - v_counts.ranks[v_at];
     end if;
   end if;
 
@@ -1005,9 +1028,11 @@ begin
   -- the board's order (so none needs a sort); only the two of the asked counter run. Each
   -- entry's JSON is written as the row is read, concatenated rather than built by
   -- json_build_object (which costs twice as much for a page of 100; ids and numbers need no
-  -- escaping, and the key is ours), its rank from the per-value counts.
+  -- escaping, and the key is ours). Its rank: the users above v_start, plus for a lower value
+  -- those at v_start and the page's entries between the two (the page is contiguous in board
+  -- order, so every user between is on it).
   select pg_catalog.array_agg(
-           '{"rank":' || v_counts.ranks[pg_catalog.array_position(v_counts.vals, value::bigint)]
+           '{"rank":' || (1 + v_above + case when value < v_start then v_at_start + between_ else 0 end)
            || ',"user_id":"' || user_id || '","' || p_counter || '":' || value || '}'
            order by value desc, at, user_id),
          pg_catalog.array_agg(value order by value desc, at, user_id),
@@ -1015,47 +1040,48 @@ begin
          pg_catalog.array_agg(user_id order by value desc, at, user_id)
   into v_entries, v_values, v_ats, v_users
   from (
-    (select s.badge_count as value, s.badge_count_at as at, s.user_id
-     from badges.user_stats s
-     where p_counter = 'badge_count' and s.badge_count > 0 and s.badge_count = v_start
-       and (s.badge_count_at, s.user_id) > (v_after_at, v_after_user)
-     order by s.badge_count desc, s.badge_count_at, s.user_id
-     offset v_skip limit p_limit + 1)
-    union all
-    (select s.badge_count, s.badge_count_at, s.user_id
-     from badges.user_stats s
-     where p_counter = 'badge_count' and s.badge_count > 0 and s.badge_count < v_start
-     order by s.badge_count desc, s.badge_count_at, s.user_id
-     limit p_limit + 1)
-    union all
-    (select s.correct_count, s.correct_count_at, s.user_id
-     from badges.user_stats s
-     where p_counter = 'correct_count' and s.correct_count > 0 and s.correct_count = v_start
-       and (s.correct_count_at, s.user_id) > (v_after_at, v_after_user)
-     order by s.correct_count desc, s.correct_count_at, s.user_id
-     offset v_skip limit p_limit + 1)
-    union all
-    (select s.correct_count, s.correct_count_at, s.user_id
-     from badges.user_stats s
-     where p_counter = 'correct_count' and s.correct_count > 0 and s.correct_count < v_start
-     order by s.correct_count desc, s.correct_count_at, s.user_id
-     limit p_limit + 1)
-    order by 1 desc, 2, 3
-    limit p_limit + 1) page;
-
-  if p_user_id is not null then
-    select case p_counter when 'badge_count' then s.badge_count else s.correct_count end
-    into v_mine from badges.user_stats s where s.user_id = p_user_id;
-  end if;
+    select p.value, p.at, p.user_id,
+           count(*) filter (where p.value < v_start) over (
+             order by p.value desc range between unbounded preceding and 1 preceding) as between_
+    from (
+      (select s.badge_count as value, s.badge_count_at as at, s.user_id
+       from badges.user_stats s
+       where p_counter = 'badge_count' and s.badge_count > 0 and s.badge_count = v_start
+         and (s.badge_count_at, s.user_id) > (v_after_at, v_after_user)
+       order by s.badge_count desc, s.badge_count_at, s.user_id
+       offset v_skip limit p_limit + 1)
+      union all
+      (select s.badge_count, s.badge_count_at, s.user_id
+       from badges.user_stats s
+       where p_counter = 'badge_count' and s.badge_count > 0 and s.badge_count < v_start
+       order by s.badge_count desc, s.badge_count_at, s.user_id
+       limit p_limit + 1)
+      union all
+      (select s.correct_count, s.correct_count_at, s.user_id
+       from badges.user_stats s
+       where p_counter = 'correct_count' and s.correct_count > 0 and s.correct_count = v_start
+         and (s.correct_count_at, s.user_id) > (v_after_at, v_after_user)
+       order by s.correct_count desc, s.correct_count_at, s.user_id
+       offset v_skip limit p_limit + 1)
+      union all
+      (select s.correct_count, s.correct_count_at, s.user_id
+       from badges.user_stats s
+       where p_counter = 'correct_count' and s.correct_count > 0 and s.correct_count < v_start
+       order by s.correct_count desc, s.correct_count_at, s.user_id
+       limit p_limit + 1)
+      order by 1 desc, 2, 3
+      limit p_limit + 1) p
+    -- The page's order again, so that the planner knows the window keeps it (else it sorts
+    -- the page once more for the aggregates).
+    order by p.value desc, p.at, p.user_id) page;
 
   -- json, not jsonb: the answer is only sent on, and jsonb would parse and sort every entry.
   return pg_catalog.json_build_object(
     'entries', ('[' || coalesce(pg_catalog.array_to_string(v_entries[1:p_limit], ','), '')
                 || ']')::json,
     'me', case when v_mine > 0 then pg_catalog.json_build_object(
-            'rank', v_counts.ranks[pg_catalog.array_position(v_counts.vals, v_mine::bigint)],
-            'user_id', p_user_id, p_counter, v_mine) end,
-    'total', v_counts.total,
+            'rank', 1 + v_above_mine, 'user_id', p_user_id, p_counter, v_mine) end,
+    'total', v_total,
     'next_after', case when pg_catalog.cardinality(v_values) > p_limit then
       pg_catalog.json_build_object('value', v_values[p_limit], 'at', v_ats[p_limit],
                                    'user_id', v_users[p_limit]) end);

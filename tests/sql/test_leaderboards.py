@@ -223,3 +223,18 @@ def test_a_keyset_page_is_the_same_as_the_offset_page_after_its_key(wide: Badges
         key = after_key(wide.leaderboard(None, offset, 0))
         assert key is not None
         assert wide.leaderboard(None, 5, 0, key) == wide.leaderboard(None, 5, offset)
+
+
+def test_me_and_total_are_the_same_from_the_top_at_an_offset_and_after_a_cursor(wide: BadgesDb):
+    """The top and cursor pages sum the per-value counts; an offset page ranks every value:
+    the two ways agree, for every user, wherever the page starts."""
+    whole = wide.leaderboard(None, 100, 0)["entries"]
+    key = after_key(wide.leaderboard(None, 7, 0))
+    for entry in whole:
+        me = UUID(entry["user_id"])
+        answers = [
+            wide.leaderboard(me, 3, 0),
+            wide.leaderboard(me, 3, 9),
+            wide.leaderboard(me, 3, 0, key),
+        ]
+        assert [(a["me"], a["total"]) for a in answers] == [(entry, 24)] * 3
