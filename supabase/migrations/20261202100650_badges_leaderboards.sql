@@ -619,8 +619,8 @@ grant execute on function badges.board_json(badges.leaderboards) to service_role
  * The values of a live board period, highest first, with their competition ranks (1 + the
  * users at greater values, from the per-value counts, folded and pending) and the total: a few
  * rows per distinct value, never the board's. Readers look a value's rank up by its position.
- * For the built-in boards (a few dozen values) and an archive's top 100; catalog boards' reads
- * use the coarser counts below, whose cost does not grow with the values.
+ * For the built-in boards' offset pages (a few dozen values) and an archive's top 100;
+ * catalog boards' reads use the coarser counts below, whose cost does not grow with the values.
  * (Here and in the other reads, plpgsql rather than SQL functions: a SQL function with SET is
  * planned anew on every call, a plpgsql statement once per session.)
  */
