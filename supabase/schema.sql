@@ -4807,7 +4807,7 @@ ALTER TABLE ONLY badges.activity_days
 --
 
 ALTER TABLE ONLY badges.awards
-    ADD CONSTRAINT awards_pkey PRIMARY KEY (user_id, badge_id);
+    ADD CONSTRAINT awards_pkey PRIMARY KEY (user_id, badge_id) INCLUDE (earned_at);
 
 --
 -- Name: board_buckets board_buckets_pkey; Type: CONSTRAINT; Schema: badges; Owner: -

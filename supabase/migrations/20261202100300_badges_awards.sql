@@ -5,7 +5,9 @@
  */
 
 /**
- * One row per earned badge; the primary key is what makes awarding idempotent. The feed reads
+ * One row per earned badge; the primary key is what makes awarding idempotent. It carries
+ * earned_at, so a repeated award is answered from the index entry alone (an index-only read: no
+ * page of the table, on a table vacuumed as autovacuum keeps it). The feed reads
  * awards newest first (awards_feed_idx); its key makes the feed's cursor stable among equal times.
  *
  * awards_holders_idx lists a badge's holders newest first, in the order badges.badge_holders
@@ -20,7 +22,7 @@ create table if not exists badges.awards (
   user_id uuid not null,
   badge_id text not null references badges.definitions (id),
   earned_at timestamptz not null default now(),
-  primary key (user_id, badge_id)
+  primary key (user_id, badge_id) include (earned_at)
 );
 alter table badges.awards enable row level security;
 grant select on badges.awards to authenticated;
@@ -208,10 +210,10 @@ create or replace trigger awards_after_delete
  * only award badges whose rule is 'client'. No new award outside the badge's window (BD006).
  * Composite badges the award completes are awarded too (checked only when some composite
  * requires the badge). Returns {awarded, earned_at, badge}: awarded is true only when this call
- * created the award. A repeat is answered from the award's row, read with the definition,
- * without taking the user's lock. json, not jsonb: the badge is the stored wire_json, sent on as
- * it is (a jsonb answer took it apart and wrote it out again on every call, a tenth of a
- * repeat's cost).
+ * created the award. A repeat is answered from the award's primary-key entry (it carries
+ * earned_at), read with the definition, without taking the user's lock. json, not jsonb: the
+ * badge is the stored wire_json, sent on as it is (a jsonb answer took it apart and wrote it out
+ * again on every call, a tenth of a repeat's cost).
  */
 create or replace function badges.award_badge(p_user_id uuid, p_badge_id text, p_client boolean)
 returns json
