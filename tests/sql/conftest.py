@@ -41,6 +41,12 @@ def record_activity_at(conn: Conn, user: UUID, tz: str | None, at: datetime) -> 
     return result
 
 
+def flush_stats(conn: Conn) -> None:
+    """Make conn's statistics so far (scans, rows and blocks read) visible to pg_stat_* views."""
+    conn.execute("select pg_stat_force_next_flush()")
+    conn.execute("select 1")  # the flush happens when the backend goes idle
+
+
 def rows(conn: Conn, query: str, *params: Any) -> list[tuple[Any, ...]]:
     return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
 

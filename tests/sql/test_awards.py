@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import psycopg
 import pytest
 
 from badges.errors import Forbidden, UnknownBadge
 from badges.store.db import BadgesDb
-from tests.sql.conftest import CATALOG_BADGES, Conn, call, count, rows, stats
+from tests.sql.conftest import CATALOG_BADGES, Conn, call, count, flush_stats, rows, stats
 
 SERVER_ONLY_BADGES = [b for b in CATALOG_BADGES if b != "social_sharer"]
 
@@ -150,25 +149,24 @@ def test_award_after_revoke_is_new_again(db: BadgesDb, conn: Conn, user: UUID):
 
 
 def test_a_repeated_award_is_answered_from_the_primary_key_without_reading_the_table(
-    iso_url: str,
+    iso_conn: Conn,
 ):
     """The primary key carries earned_at: on a table VACUUM has marked all-visible (as
     autovacuum keeps it), a repeat is an index-only read, fetching no row of awards itself."""
-    with psycopg.connect(iso_url, autocommit=True) as conn:
-        conn.execute(
-            "insert into badges.awards (user_id, badge_id)"
-            " select gen_random_uuid(), 'social_sharer' from generate_series(1, 2000)"
+    iso_conn.execute(
+        "insert into badges.awards (user_id, badge_id)"
+        " select gen_random_uuid(), 'social_sharer' from generate_series(1, 2000)"
+    )
+    iso_conn.execute("vacuum analyze badges.awards")
+    holders = [r[0] for r in rows(iso_conn, "select user_id from badges.awards limit 8")]
+    before = _awards_index_reads(iso_conn)
+    # Eight calls: past the fifth, plpgsql may switch the statement to its generic plan.
+    for holder in holders:
+        answer = call(
+            iso_conn, "award_badge", p_user_id=holder, p_badge_id="social_sharer", p_client=True
         )
-        conn.execute("vacuum analyze badges.awards")
-        holders = [r[0] for r in rows(conn, "select user_id from badges.awards limit 8")]
-        before = _awards_index_reads(conn)
-        # Eight calls: past the fifth, plpgsql may switch the statement to its generic plan.
-        for holder in holders:
-            answer = call(
-                conn, "award_badge", p_user_id=holder, p_badge_id="social_sharer", p_client=True
-            )
-            assert answer["awarded"] is False
-        after = _awards_index_reads(conn)
+        assert answer["awarded"] is False
+    after = _awards_index_reads(iso_conn)
 
     assert after["scans"] - before["scans"] == len(holders)  # each repeat read its award by key
     assert after["rows_fetched"] == before["rows_fetched"]  # and not from the table
@@ -177,8 +175,7 @@ def test_a_repeated_award_is_answered_from_the_primary_key_without_reading_the_t
 def _awards_index_reads(conn: Conn) -> dict[str, int]:
     """Index scans of awards so far, and the table rows they fetched (an index-only scan
     fetches none from an all-visible page)."""
-    conn.execute("select pg_stat_force_next_flush()")
-    conn.execute("select 1")  # the flush happens when the backend goes idle
+    flush_stats(conn)
     conn.execute("select pg_stat_clear_snapshot()")
     found = conn.execute(
         "select coalesce(idx_scan, 0), coalesce(idx_tup_fetch, 0)"

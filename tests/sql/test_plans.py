@@ -19,7 +19,7 @@ import pytest
 
 from bench import dataset
 from tests.conftest import PROJECT_DIR
-from tests.sql.conftest import call
+from tests.sql.conftest import call, flush_stats
 
 USERS = 30_000
 LARGE = (
@@ -213,8 +213,7 @@ def assert_no_large_table_scanned(
         # statement may switch to the generic plan.
         for i in (7, USERS - 7, USERS // 2) * 2:
             call(acting, function, **params(i))
-        acting.execute("select pg_stat_force_next_flush()")
-        acting.execute("select 1")  # the flush happens when the backend goes idle
+        flush_stats(acting)
         after = seq_scans(watching)
         empty = {
             name
@@ -322,8 +321,7 @@ def test_a_page_of_badge_holders_reads_its_own_entries_not_every_holder(
             p_after_at=at,
             p_after_user=after_user,
         )
-        acting.execute("select pg_stat_force_next_flush()")
-        acting.execute("select 1")
+        flush_stats(acting)
         entries_after, blocks_after = award_index_reads(watching)
 
     assert len(keys) > 100
@@ -356,8 +354,7 @@ def test_a_page_of_the_feed_reads_its_own_entries_not_every_award_before_it(
         page = call(
             acting, "feed", p_limit=20, p_before_at=at, p_before_user=by, p_before_badge=badge
         )
-        acting.execute("select pg_stat_force_next_flush()")
-        acting.execute("select 1")
+        flush_stats(acting)
         entries_after, blocks_after = award_index_reads(watching)
 
     assert awards > 10_000
