@@ -33,10 +33,19 @@ SNAPSHOT_TABLES = (
     "notifications",
     "revocations",
     "user_stats",
-    "rarity_counts",
     "users",
     "metric_totals",
     "metric_events",
+)
+# Rarity as its readers see it: folded counts plus pending deltas, per badge. Not rarity_counts
+# alone: any award statement, even one that inserts nothing, may fold the deltas (one in 64),
+# which moves counts between the two tables without changing any.
+RARITY_SNAPSHOT = (
+    "select count(*), md5(coalesce(string_agg(badge_id || '=' || holders, ',' order by badge_id),"
+    " '')) from (select badge_id, sum(holders) as holders"
+    "       from (select badge_id, holders from badges.rarity_counts"
+    "             union all select badge_id, holders from badges.rarity_deltas) c"
+    "       group by badge_id having sum(holders) <> 0) r"
 )
 
 
@@ -113,6 +122,7 @@ def snapshot(conn: Conn) -> dict[str, tuple[Any, ...]]:
             " from badges.{} t"
         ).format(sql.Identifier(table))
         taken[table] = rows(conn, query.as_string(conn))[0]
+    taken["rarity"] = rows(conn, RARITY_SNAPSHOT)[0]
     return taken
 
 
