@@ -967,6 +967,8 @@ CREATE FUNCTION badges.board_page(p_counter text, p_user_id uuid, p_limit intege
     LANGUAGE plpgsql STABLE
     SET search_path TO ''
     SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_seqscan TO 'off'
+    SET enable_bitmapscan TO 'off'
     AS $$
 declare
   v_counts record;

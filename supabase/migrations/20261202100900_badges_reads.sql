@@ -252,6 +252,11 @@ set search_path = ''
 -- One plan per statement, cached: a custom plan per call (what plpgsql would choose for the
 -- page's parameterised offset) costs more to plan than the page costs to read.
 set plan_cache_mode = force_generic_plan
+-- Every read by key, whatever the statistics: a generic plan estimates a board's share of
+-- board_counts as one board in n, so beside a catalog board with a value per user it read the
+-- whole table for the built-in board's few dozen counts, on every call.
+set enable_seqscan = off
+set enable_bitmapscan = off
 as $$
 declare
   v_counts record;

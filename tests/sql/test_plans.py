@@ -12,14 +12,14 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import psycopg
 import pytest
 
 from bench import dataset
 from tests.conftest import PROJECT_DIR
-from tests.sql.conftest import call, flush_stats
+from tests.sql.conftest import call, flush_stats, rows
 
 USERS = 30_000
 LARGE = (
@@ -366,3 +366,41 @@ def test_a_page_of_the_feed_reads_its_own_entries_not_every_award_before_it(
     read = (entries_after - entries, blocks_after - blocks)
     assert read[0] <= 2 * 21, f"a page read {read[0]} award index entries"
     assert read[1] <= 20, f"a page read {read[1]} award index pages"
+
+
+@pytest.mark.parametrize(
+    ("function", "offset"), [("leaderboard", 0), ("leaderboard", 50), ("score_leaderboard", 0)]
+)
+def test_a_built_in_leaderboard_reads_its_counts_by_key_beside_a_board_of_many_values(
+    make_database: Callable[[], str], function: str, offset: int
+):
+    """The built-in boards' per-value counts share board_counts with the catalog boards'. With
+    statistics that say the table holds few boards (here: one points board with a value per
+    user), the cached plan of the page's sums read the whole table on every call."""
+    url = make_database()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "insert into badges.metrics (id, name) values ('xp', 'XP');"
+            ' select badges.sync_leaderboards(\'[{"id": "xp", "name": "XP",'
+            ' "metric": "xp"}]\');'
+            " insert into badges.board_entries (board_id, period, user_id, value, at)"
+            " select 'xp', '-infinity', md5('xp' || i)::uuid, i, now()"
+            " from generate_series(1, 20000) i;"
+            " select badges.rebuild_counts();"
+            " analyze badges.board_counts"
+        )
+        flush_stats(conn)
+        before = board_counts_scans(conn)
+        for _ in range(6):
+            page = call(conn, function, p_user_id=uuid4(), p_limit=100, p_offset=offset)
+            assert page["total"] == 0
+        flush_stats(conn)
+        after = board_counts_scans(conn)
+
+    assert after == before
+
+
+def board_counts_scans(conn: psycopg.Connection[tuple[Any, ...]]) -> int:
+    conn.execute("select pg_stat_clear_snapshot()")
+    found = rows(conn, "select seq_scan from pg_stat_user_tables where relname = 'board_counts'")
+    return int(found[0][0])
