@@ -37,15 +37,12 @@ SNAPSHOT_TABLES = (
     "metric_totals",
     "metric_events",
 )
-# Rarity as its readers see it: folded counts plus pending deltas, per badge. Not rarity_counts
-# alone: any award statement, even one that inserts nothing, may fold the deltas (one in 64),
-# which moves counts between the two tables without changing any.
+# Rarity as its readers see it (badges.rarity: folded counts plus pending deltas), not
+# rarity_counts alone: any award statement, even one that inserts nothing, may fold the deltas
+# (one in 64), which moves counts between the two tables without changing any.
 RARITY_SNAPSHOT = (
-    "select count(*), md5(coalesce(string_agg(badge_id || '=' || holders, ',' order by badge_id),"
-    " '')) from (select badge_id, sum(holders) as holders"
-    "       from (select badge_id, holders from badges.rarity_counts"
-    "             union all select badge_id, holders from badges.rarity_deltas) c"
-    "       group by badge_id having sum(holders) <> 0) r"
+    "select count(*), md5(string_agg(badge_id || '=' || rarity, ',' order by badge_id))"
+    " from badges.rarity()"
 )
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from bench import dataset
 from tests.conftest import PROJECT_DIR
-from tests.sql.conftest import call, flush_stats, rows
+from tests.sql.conftest import call, flush_stats
 
 USERS = 30_000
 LARGE = (
@@ -156,12 +156,14 @@ def unanalysed(make_database: Callable[[], str]) -> str:
     return url
 
 
-def seq_scans(conn: psycopg.Connection[tuple[Any, ...]]) -> dict[str, int]:
+def seq_scans(
+    conn: psycopg.Connection[tuple[Any, ...]], tables: tuple[str, ...] = LARGE
+) -> dict[str, int]:
     conn.execute("select pg_stat_clear_snapshot()")
     found = conn.execute(
         "select relname, seq_scan from pg_stat_user_tables where schemaname = 'badges'"
         " and relname = any(%s)",
-        (list(LARGE),),
+        (list(tables),),
     ).fetchall()
     return {name: int(n) for name, n in found}
 
@@ -390,17 +392,11 @@ def test_a_built_in_leaderboard_reads_its_counts_by_key_beside_a_board_of_many_v
             " analyze badges.board_counts"
         )
         flush_stats(conn)
-        before = board_counts_scans(conn)
+        before = seq_scans(conn, ("board_counts",))
         for _ in range(6):
             page = call(conn, function, p_user_id=uuid4(), p_limit=100, p_offset=offset)
             assert page["total"] == 0
         flush_stats(conn)
-        after = board_counts_scans(conn)
+        after = seq_scans(conn, ("board_counts",))
 
     assert after == before
-
-
-def board_counts_scans(conn: psycopg.Connection[tuple[Any, ...]]) -> int:
-    conn.execute("select pg_stat_clear_snapshot()")
-    found = rows(conn, "select seq_scan from pg_stat_user_tables where relname = 'board_counts'")
-    return int(found[0][0])
